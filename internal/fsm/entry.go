@@ -1,0 +1,92 @@
+package fsm
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/zkd-io/zkd/internal/jute"
+	"github.com/zkd-io/zkd/proto"
+)
+
+// entryVersion is the first byte of every encoded entry, so that the format
+// can change without misreading old logs.
+const entryVersion = 1
+
+const (
+	// OpDeleteExpired is the leader's request to remove an empty container
+	// or an expired TTL node (ZooKeeper's deleteContainer).
+	OpDeleteExpired = proto.OpDeleteContainer
+)
+
+// Entry is one change proposed to the log.
+type Entry struct {
+	Origin  uint64       // id of the proposing server; routes the result back
+	ReqID   uint64       // proposer-local request id
+	Session int64        // the client session, 0 for internal entries
+	Time    int64        // proposer's wall clock, milliseconds since the epoch
+	Op      proto.OpCode // client opcode, OpCreateSession, OpCloseSession or OpDeleteExpired
+	Auth    []proto.ID   // the caller's identities, for ACL checks at apply time
+	Body    []byte       // the jute-encoded request record
+	Timeout int32        // OpCreateSession: negotiated timeout in milliseconds
+	Passwd  []byte       // OpCreateSession: the session password
+	Path    string       // OpDeleteExpired: the node to remove
+}
+
+// ErrBadEntry reports an entry that cannot be decoded. It means the log is
+// corrupt or was written by an incompatible version: fatal.
+var ErrBadEntry = errors.New("fsm: undecodable log entry")
+
+// Marshal encodes e.
+func (e *Entry) Marshal() []byte {
+	var w jute.Writer
+	e.encode(&w)
+	return append([]byte{entryVersion}, w.Bytes()...)
+}
+
+func (e *Entry) encode(w *jute.Writer) {
+	w.Long(int64(e.Origin))
+	w.Long(int64(e.ReqID))
+	w.Long(e.Session)
+	w.Long(e.Time)
+	w.Int(int32(e.Op))
+	w.Int(int32(len(e.Auth)))
+	for i := range e.Auth {
+		e.Auth[i].Encode(w)
+	}
+	w.Buffer(e.Body)
+	w.Int(e.Timeout)
+	w.Buffer(e.Passwd)
+	w.String(e.Path)
+}
+
+// Unmarshal decodes an entry written by Marshal.
+func (e *Entry) Unmarshal(b []byte) error {
+	if len(b) == 0 || b[0] != entryVersion {
+		return fmt.Errorf("%w: unknown version byte", ErrBadEntry)
+	}
+	r := jute.NewReader(b[1:])
+	e.Origin = uint64(r.Long())
+	e.ReqID = uint64(r.Long())
+	e.Session = r.Long()
+	e.Time = r.Long()
+	e.Op = proto.OpCode(r.Int())
+	if n := r.VecLen(); n > 0 {
+		e.Auth = make([]proto.ID, n)
+		for i := range e.Auth {
+			if err := e.Auth[i].Decode(r); err != nil {
+				break
+			}
+		}
+	}
+	e.Body = r.Buffer()
+	e.Timeout = r.Int()
+	e.Passwd = r.Buffer()
+	e.Path = r.String()
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadEntry, err)
+	}
+	if r.Remaining() != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrBadEntry, r.Remaining())
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package fsm
+
+import (
+	"sort"
+
+	"github.com/zkd-io/zkd/internal/jute"
+	"github.com/zkd-io/zkd/internal/tree"
+	"github.com/zkd-io/zkd/proto"
+)
+
+// Options fix the behaviour of Apply. Every server of an ensemble must use
+// the same values, as in ZooKeeper.
+type Options struct {
+	// ExtendedTypes enables TTL nodes (extendedTypesEnabled).
+	ExtendedTypes bool
+	// SuperDigest is the super user's digest id, "super:<base64 sha1>".
+	SuperDigest string
+}
+
+// Session is a session as the replicated state knows it.
+type Session struct {
+	ID      int64
+	Timeout int32 // milliseconds
+	Passwd  []byte
+}
+
+// Event is one watch trigger produced by applying an entry.
+type Event struct {
+	Type int32 // proto.EventNode*
+	Path string
+}
+
+// Result is what applying one entry produced.
+type Result struct {
+	Zxid   int64         // the entry's zxid; 0 for entries that carry no transaction
+	Err    proto.ErrCode // the error ZooKeeper would reply with
+	Resp   proto.Record  // the reply body, nil when there is none
+	Events []Event       // watch triggers, in order
+	// Closed is the session this entry closed, or 0.
+	Closed int64
+
+	// The entry's routing fields, so the owner need not decode it again.
+	Origin, ReqID uint64
+	Op            proto.OpCode
+	Session       int64
+	Timeout       int32
+}
+
+// FSM is the replicated state: the tree, the sessions and the zxid.
+type FSM struct {
+	opts     Options
+	checker  tree.Checker
+	tree     *tree.Tree
+	sessions map[int64]*Session
+
+	epoch   int64 // Raft term of the last transaction
+	counter int64 // transactions applied in this epoch
+	applied uint64
+}
+
+// New returns the state of a fresh server.
+func New(opts Options) *FSM {
+	return &FSM{
+		opts:     opts,
+		checker:  tree.Checker{SuperDigest: opts.SuperDigest},
+		tree:     tree.New(),
+		sessions: map[int64]*Session{},
+	}
+}
+
+// Tree returns the live tree. Callers must hold the owner's lock.
+func (f *FSM) Tree() *tree.Tree { return f.tree }
+
+// Checker is the ACL checker configured for this state.
+func (f *FSM) Checker() tree.Checker { return f.checker }
+
+// LastZxid is the zxid of the last applied transaction.
+func (f *FSM) LastZxid() int64 { return f.epoch<<32 | f.counter }
+
+// AppliedIndex is the Raft index of the last applied entry.
+func (f *FSM) AppliedIndex() uint64 { return f.applied }
+
+// Session returns the session with id, or nil.
+func (f *FSM) Session(id int64) *Session { return f.sessions[id] }
+
+// Sessions returns every session, ordered by id.
+func (f *FSM) Sessions() []*Session {
+	out := make([]*Session, 0, len(f.sessions))
+	for _, s := range f.sessions {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Apply applies one committed log entry. index and term are the entry's Raft
+// position; data empty means an entry with no transaction (a new leader's
+// first entry). The error is non-nil only for an undecodable entry.
+func (f *FSM) Apply(index, term uint64, data []byte) (Result, error) {
+	f.applied = index
+	if len(data) == 0 {
+		return Result{}, nil
+	}
+	var e Entry
+	if err := e.Unmarshal(data); err != nil {
+		return Result{}, err
+	}
+	zxid := f.nextZxid(term)
+	res := f.apply(&e, zxid)
+	res.Zxid = zxid
+	res.Origin, res.ReqID, res.Op, res.Session, res.Timeout = e.Origin, e.ReqID, e.Op, e.Session, e.Timeout
+	return res, nil
+}
+
+// nextZxid derives the zxid of the next transaction: the epoch is the Raft
+// term, and the counter restarts at each new epoch, as in ZooKeeper.
+func (f *FSM) nextZxid(term uint64) int64 {
+	if int64(term) != f.epoch {
+		f.epoch = int64(term)
+		f.counter = 0
+	}
+	f.counter++
+	return f.LastZxid()
+}
+
+func (f *FSM) apply(e *Entry, zxid int64) Result {
+	switch e.Op {
+	case proto.OpCreateSession:
+		f.sessions[e.Session] = &Session{ID: e.Session, Timeout: e.Timeout, Passwd: e.Passwd}
+		return Result{}
+	case proto.OpCloseSession:
+		return f.closeSession(e.Session, zxid)
+	case OpDeleteExpired:
+		return f.deleteExpired(e, zxid)
+	}
+	if f.sessions[e.Session] == nil {
+		return Result{Err: proto.ErrSessionExpired}
+	}
+	req, ok := proto.NewRequest(e.Op)
+	if !ok {
+		return Result{Err: proto.ErrUnimplemented}
+	}
+	if err := req.Decode(jute.NewReader(e.Body)); err != nil {
+		return Result{Err: proto.ErrMarshallingError}
+	}
+	if e.Op == proto.OpMulti {
+		return f.multi(e, req.(*proto.MultiRequest), zxid)
+	}
+	var res Result
+	res.Resp, res.Err = f.write(e, e.Op, req, zxid, &res.Events)
+	if res.Err != proto.ErrOK {
+		res.Resp = nil
+	}
+	return res
+}
+
+// write applies one write op, appending its watch triggers to events.
+func (f *FSM) write(e *Entry, op proto.OpCode, req proto.Record, zxid int64, events *[]Event) (proto.Record, proto.ErrCode) {
+	switch r := req.(type) {
+	case *proto.CreateRequest:
+		return f.create(e, op, createArgs{r.Path, r.Data, r.ACL, r.Flags, -1}, zxid, events)
+	case *proto.CreateTTLRequest:
+		return f.create(e, op, createArgs{r.Path, r.Data, r.ACL, r.Flags, r.TTL}, zxid, events)
+	case *proto.DeleteRequest:
+		return nil, f.delete(e, r, zxid, events)
+	case *proto.SetDataRequest:
+		return f.setData(e, r, zxid, events)
+	case *proto.SetACLRequest:
+		return f.setACL(e, r)
+	case *proto.CheckVersionRequest:
+		return nil, f.check(e, r)
+	case *proto.ReconfigRequest:
+		return nil, proto.ErrReconfigDisabled
+	}
+	return nil, proto.ErrUnimplemented
+}
+
+func (f *FSM) closeSession(id int64, zxid int64) Result {
+	res := Result{Closed: id}
+	for _, p := range f.tree.Ephemerals(id) {
+		if n := f.tree.Get(p); n != nil {
+			f.tree.Delete(n, zxid)
+			res.Events = append(res.Events,
+				Event{proto.EventNodeDeleted, p},
+				Event{proto.EventNodeChildrenChanged, tree.Parent(p)})
+		}
+	}
+	delete(f.sessions, id)
+	return res
+}

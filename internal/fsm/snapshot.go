@@ -1,0 +1,199 @@
+package fsm
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"github.com/zkd-io/zkd/internal/jute"
+	"github.com/zkd-io/zkd/internal/tree"
+	"github.com/zkd-io/zkd/proto"
+)
+
+// The snapshot stream is a sequence of frames (4-byte length, jute body):
+// a header, the sessions, then node chunks (tag chunkNodes), parents before
+// children, and a last chunk (tag chunkEnd) holding the node count. Storage
+// wraps the stream with its own checksums.
+const (
+	snapMagic      = "zkd-fsm-snapshot"
+	snapVersion    = 1
+	snapChunkBytes = 256 << 10
+	maxSnapFrame   = 64 << 20
+
+	chunkNodes = 1
+	chunkEnd   = 2
+)
+
+// Snapshot captures the state cheaply and returns a function that serialises
+// that capture. The capture is O(sessions): the tree is cloned copy-on-write.
+// The returned function may run on another goroutine while Apply continues.
+func (f *FSM) Snapshot() func(io.Writer) error {
+	nodes := f.tree.Clone()
+	sessions := f.Sessions()
+	for i, s := range sessions {
+		c := *s
+		sessions[i] = &c
+	}
+	epoch, counter, applied := f.epoch, f.counter, f.applied
+	return func(out io.Writer) error {
+		bw := bufio.NewWriterSize(out, 64<<10)
+		var w jute.Writer
+		flush := func() error {
+			_, err := bw.Write(jute.AppendFrame(nil, w.Bytes()))
+			w.Reset()
+			return err
+		}
+		w.String(snapMagic)
+		w.Int(snapVersion)
+		w.Long(epoch)
+		w.Long(counter)
+		w.Long(int64(applied))
+		if err := flush(); err != nil {
+			return err
+		}
+		w.Int(int32(len(sessions)))
+		for _, s := range sessions {
+			w.Long(s.ID)
+			w.Int(s.Timeout)
+			w.Buffer(s.Passwd)
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		acls := map[any]int32{}
+		var count int64
+		var werr error
+		w.Int(chunkNodes)
+		nodes.Walk(func(n *tree.Node) bool {
+			// Each distinct ACL list is written once, inline, the first
+			// time a node uses it; later nodes refer to it by number.
+			id, seen := acls[n.ACLID()]
+			if !seen {
+				id = int32(len(acls))
+				acls[n.ACLID()] = id
+				w.Int(-1)
+				acl := n.ACL()
+				w.Int(int32(len(acl)))
+				for i := range acl {
+					acl[i].Encode(&w)
+				}
+			} else {
+				w.Int(id)
+			}
+			w.String(n.Path())
+			w.Buffer(n.Data)
+			st := n.Stat()
+			st.Encode(&w)
+			count++
+			if w.Len() >= snapChunkBytes {
+				if werr = flush(); werr == nil {
+					w.Int(chunkNodes)
+				}
+			}
+			return werr == nil
+		})
+		if werr != nil {
+			return werr
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		w.Int(chunkEnd)
+		w.Long(count)
+		if err := flush(); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+}
+
+// Restore replaces the whole state with a snapshot stream.
+func (f *FSM) Restore(in io.Reader) error {
+	br := bufio.NewReaderSize(in, 64<<10)
+	var buf []byte
+	next := func(what string) (*jute.Reader, error) {
+		var err error
+		buf, err = jute.ReadFrame(br, buf, maxSnapFrame)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot: reading %s: %w", what, err)
+		}
+		return jute.NewReader(buf), nil
+	}
+	r, err := next("header")
+	if err != nil {
+		return err
+	}
+	if m := r.String(); m != snapMagic {
+		return fmt.Errorf("snapshot: bad magic %q", m)
+	}
+	if v := r.Int(); v != snapVersion {
+		return fmt.Errorf("snapshot: unsupported version %d", v)
+	}
+	epoch, counter, applied := r.Long(), r.Long(), uint64(r.Long())
+	if r.Err() != nil {
+		return fmt.Errorf("snapshot: header: %w", r.Err())
+	}
+	if r, err = next("sessions"); err != nil {
+		return err
+	}
+	sessions := map[int64]*Session{}
+	for n := r.VecLen(); n > 0 && r.Err() == nil; n-- {
+		s := &Session{ID: r.Long(), Timeout: r.Int(), Passwd: r.Buffer()}
+		sessions[s.ID] = s
+	}
+	if r.Err() != nil {
+		return fmt.Errorf("snapshot: sessions: %w", r.Err())
+	}
+	t := tree.NewEmpty()
+	var acls [][]proto.ACL
+	var count int64
+	for {
+		if r, err = next("nodes"); err != nil {
+			return err
+		}
+		tag := r.Int()
+		if tag == chunkEnd {
+			if want := r.Long(); want != count || r.Remaining() != 0 {
+				return fmt.Errorf("snapshot: holds %d nodes, its end says %d", count, want)
+			}
+			break
+		}
+		if tag != chunkNodes {
+			return fmt.Errorf("snapshot: unknown chunk tag %d after node %d", tag, count)
+		}
+		for r.Remaining() > 0 && r.Err() == nil {
+			id := r.Int()
+			var acl []proto.ACL
+			if id == -1 {
+				n := r.VecLen()
+				for i := 0; i < n && r.Err() == nil; i++ {
+					var a proto.ACL
+					_ = a.Decode(r)
+					acl = append(acl, a)
+				}
+				acls = append(acls, acl)
+			} else if id >= 0 && int(id) < len(acls) {
+				acl = acls[id]
+			} else {
+				return fmt.Errorf("snapshot: node %d refers to unknown ACL %d", count, id)
+			}
+			path, data := r.String(), r.Buffer()
+			var st proto.Stat
+			_ = st.Decode(r)
+			if r.Err() != nil {
+				break
+			}
+			if path != "/" && t.Get(tree.Parent(path)) == nil {
+				return fmt.Errorf("snapshot: node %q arrives before its parent", path)
+			}
+			t.Insert(path, data, acl, st)
+			count++
+		}
+		if r.Err() != nil {
+			return fmt.Errorf("snapshot: node %d: %w", count, r.Err())
+		}
+	}
+	f.tree, f.sessions = t, sessions
+	f.epoch, f.counter, f.applied = epoch, counter, applied
+	return nil
+}

@@ -1,0 +1,103 @@
+// Package session owns session liveness: which sessions have shown life
+// recently and which have expired. It is the leader's expiry tracker; it is
+// not replicated (the session table itself is part of the replicated state
+// in internal/fsm). A new leader starts every session with a full timeout.
+package session
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+type entry struct {
+	timeout  time.Duration
+	deadline time.Time
+	closing  bool
+}
+
+// Tracker tracks deadlines. It is safe for concurrent use.
+type Tracker struct {
+	mu       sync.Mutex
+	sessions map[int64]*entry
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker { return &Tracker{sessions: map[int64]*entry{}} }
+
+// Add starts tracking a session with a full timeout from now.
+func (t *Tracker) Add(id int64, timeout time.Duration, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sessions[id] = &entry{timeout: timeout, deadline: now.Add(timeout)}
+}
+
+// Remove stops tracking a session.
+func (t *Tracker) Remove(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.sessions, id)
+}
+
+// Touch extends a session's deadline; false if it is unknown or closing.
+func (t *Tracker) Touch(id int64, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.sessions[id]
+	if e == nil || e.closing {
+		return false
+	}
+	e.deadline = now.Add(e.timeout)
+	return true
+}
+
+// Live reports whether id is tracked and not closing.
+func (t *Tracker) Live(id int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.sessions[id]
+	return e != nil && !e.closing
+}
+
+// Expire marks every session past its deadline as closing and returns them,
+// ordered by id. A closing session is returned once; Retry makes it
+// eligible again if closing it failed.
+func (t *Tracker) Expire(now time.Time) []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []int64
+	for id, e := range t.sessions {
+		if !e.closing && now.After(e.deadline) {
+			e.closing = true
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Retry clears the closing mark of a session whose close did not commit.
+func (t *Tracker) Retry(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.sessions[id]; e != nil {
+		e.closing = false
+	}
+}
+
+// Len is the number of tracked sessions.
+func (t *Tracker) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.sessions)
+}
+
+// MarkClosing marks a session as closing (its owner asked to close it), so
+// it is no longer touched or expired twice.
+func (t *Tracker) MarkClosing(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.sessions[id]; e != nil {
+		e.closing = true
+	}
+}

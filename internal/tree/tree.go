@@ -1,0 +1,329 @@
+package tree
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/google/btree"
+	"github.com/zkd-io/zkd/proto"
+)
+
+// Paths that every tree has, as in ZooKeeper.
+const (
+	RootPath   = "/"
+	ProcPath   = "/zookeeper"
+	QuotaPath  = "/zookeeper/quota"
+	ConfigPath = "/zookeeper/config"
+)
+
+// IsSpecial reports whether path is one of the nodes that exist from the
+// start and can never be deleted.
+func IsSpecial(path string) bool {
+	return path == RootPath || path == ProcPath || path == QuotaPath || path == ConfigPath
+}
+
+// Tree is the znode tree and its derived indexes.
+type Tree struct {
+	nodes *btree.BTreeG[item]
+	acls  aclTable
+
+	ephemerals map[int64]map[string]struct{}
+	containers map[string]struct{}
+	ttls       map[string]struct{}
+	dataBytes  int64
+
+	recording bool
+	undo      []undoRecord
+}
+
+type undoRecord struct {
+	path string
+	old  *Node // nil: the node did not exist
+}
+
+const btreeDegree = 32
+
+func empty() *Tree {
+	return &Tree{
+		nodes:      btree.NewG[item](btreeDegree, itemLess),
+		acls:       aclTable{},
+		ephemerals: map[int64]map[string]struct{}{},
+		containers: map[string]struct{}{},
+		ttls:       map[string]struct{}{},
+	}
+}
+
+// New returns a tree holding the nodes ZooKeeper starts with: /, /zookeeper,
+// /zookeeper/quota and /zookeeper/config. Their Stat fields match a fresh
+// Apache ZooKeeper (including its negative cversions and the config node's
+// aversion of -1), because clients and tools see them.
+func New() *Tree {
+	t := empty()
+	open := proto.OpenACLUnsafe
+	t.put(&Node{path: RootPath, acl: t.acls.intern(open), Cversion: -1, NumChildren: 1})
+	t.put(&Node{path: ProcPath, acl: t.acls.intern(open), Cversion: -2, NumChildren: 2})
+	t.put(&Node{path: QuotaPath, acl: t.acls.intern(open)})
+	t.put(&Node{path: ConfigPath, acl: t.acls.intern(proto.ReadACLUnsafe), Aversion: -1})
+	return t
+}
+
+// Get returns the node at path, or nil. Only absolute paths resolve.
+func (t *Tree) Get(path string) *Node {
+	if path == "" || path[0] != '/' {
+		return nil
+	}
+	it, ok := t.nodes.Get(keyOf(path))
+	if !ok {
+		return nil
+	}
+	return it.n
+}
+
+// Len is the number of znodes.
+func (t *Tree) Len() int { return t.nodes.Len() }
+
+// DataBytes is the total size of node data and paths, as ZooKeeper's
+// approximate data size counts it.
+func (t *Tree) DataBytes() int64 { return t.dataBytes }
+
+// Children returns the names of path's children in sorted order.
+func (t *Tree) Children(path string) []string {
+	var out []string
+	t.EachChild(path, func(n *Node) bool {
+		_, name := split(n.path)
+		out = append(out, name)
+		return true
+	})
+	return out
+}
+
+// EachChild calls fn for each child of path in name order until fn returns
+// false.
+func (t *Tree) EachChild(path string, fn func(*Node) bool) {
+	t.nodes.AscendGreaterOrEqual(item{parent: path}, func(it item) bool {
+		if it.parent != path {
+			return false
+		}
+		return fn(it.n)
+	})
+}
+
+// CountDescendants returns the number of nodes below path, at any depth.
+func (t *Tree) CountDescendants(path string) int {
+	total := 0
+	t.EachChild(path, func(n *Node) bool {
+		total++
+		if n.NumChildren > 0 {
+			total += t.CountDescendants(n.path)
+		}
+		return true
+	})
+	return total
+}
+
+// Ephemerals returns the paths of session's ephemeral nodes, sorted.
+func (t *Tree) Ephemerals(session int64) []string {
+	return sortedKeys(t.ephemerals[session])
+}
+
+// EphemeralSessions returns every session that owns ephemeral nodes.
+func (t *Tree) EphemeralSessions() []int64 {
+	out := make([]int64, 0, len(t.ephemerals))
+	for s := range t.ephemerals {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Containers returns the paths of all container nodes, sorted.
+func (t *Tree) Containers() []string { return sortedKeys(t.containers) }
+
+// TTLNodes returns the paths of all TTL nodes, sorted.
+func (t *Tree) TTLNodes() []string { return sortedKeys(t.ttls) }
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Create adds a node under parent, which must be the current record of the
+// new path's parent, and updates the parent as ZooKeeper does: cversion+1,
+// numChildren+1, pzxid=zxid. The caller has checked that path is free.
+func (t *Tree) Create(parent *Node, path string, data []byte, acl []proto.ACL, owner, zxid, time int64) *Node {
+	n := &Node{
+		path: path, Data: data, acl: t.acls.intern(acl), Owner: owner,
+		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time,
+	}
+	p := parent.clone()
+	p.Cversion++
+	p.NumChildren++
+	p.Pzxid = zxid
+	t.put(p)
+	t.put(n)
+	return n
+}
+
+// Delete removes n, which must have no children, and updates its parent:
+// cversion+1, numChildren-1, and pzxid if zxid is newer.
+func (t *Tree) Delete(n *Node, zxid int64) {
+	parent := t.Get(Parent(n.path))
+	t.remove(n.path)
+	if parent == nil {
+		return
+	}
+	p := parent.clone()
+	p.Cversion++
+	p.NumChildren--
+	if zxid > p.Pzxid {
+		p.Pzxid = zxid
+	}
+	t.put(p)
+}
+
+// SetData replaces n's data, bumping its version.
+func (t *Tree) SetData(n *Node, data []byte, zxid, time int64) *Node {
+	c := n.clone()
+	c.Data = data
+	c.Version++
+	c.Mzxid = zxid
+	c.Mtime = time
+	t.put(c)
+	return c
+}
+
+// SetACL replaces n's ACL, bumping its aversion.
+func (t *Tree) SetACL(n *Node, acl []proto.ACL) *Node {
+	c := n.clone()
+	c.acl = t.acls.intern(acl)
+	c.Aversion++
+	t.put(c)
+	return c
+}
+
+// Insert adds a fully formed node as is, for restoring a snapshot. Nodes
+// must arrive parents first; the parent's counters are not touched.
+func (t *Tree) Insert(path string, data []byte, acl []proto.ACL, stat proto.Stat) {
+	t.put(&Node{
+		path: path, Data: data, acl: t.acls.intern(acl), Owner: stat.EphemeralOwner,
+		Czxid: stat.Czxid, Mzxid: stat.Mzxid, Pzxid: stat.Pzxid, Ctime: stat.Ctime, Mtime: stat.Mtime,
+		Version: stat.Version, Cversion: stat.Cversion, Aversion: stat.Aversion, NumChildren: stat.NumChildren,
+	})
+}
+
+// Walk visits every node, each parent before its children, until fn returns
+// false.
+func (t *Tree) Walk(fn func(*Node) bool) {
+	t.nodes.Ascend(func(it item) bool { return fn(it.n) })
+}
+
+// Clone returns a read-only view of the tree as it is now, in O(1). The live
+// tree may keep changing; the clone does not see it. Only Get, Children,
+// EachChild, Walk and Len may be called on a clone.
+func (t *Tree) Clone() *Tree {
+	return &Tree{nodes: t.nodes.Clone()}
+}
+
+// Begin starts recording changes so that Rollback can undo them.
+func (t *Tree) Begin() {
+	t.recording = true
+	t.undo = t.undo[:0]
+}
+
+// Commit keeps the changes made since Begin.
+func (t *Tree) Commit() {
+	t.recording = false
+	clear(t.undo)
+	t.undo = t.undo[:0]
+}
+
+// Rollback undoes every change made since Begin, newest first.
+func (t *Tree) Rollback() {
+	t.recording = false
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		u := t.undo[i]
+		cur := t.Get(u.path)
+		t.replace(u.path, cur, u.old)
+	}
+	clear(t.undo)
+	t.undo = t.undo[:0]
+}
+
+func (t *Tree) put(n *Node) { t.replace(n.path, t.Get(n.path), n) }
+
+func (t *Tree) remove(path string) { t.replace(path, t.Get(path), nil) }
+
+// replace is the single place where the tree changes, so the indexes, the
+// ACL reference counts and the undo log can never disagree with the nodes.
+func (t *Tree) replace(path string, old, n *Node) {
+	if t.recording {
+		t.undo = append(t.undo, undoRecord{path: path, old: old})
+	}
+	// Unindex the old record before indexing the new one: both have the
+	// same path. Reference the new ACL before releasing the old one, which
+	// may be the same entry.
+	if old != nil {
+		t.index(old, -1)
+	}
+	if n != nil {
+		p, name := split(path)
+		t.nodes.ReplaceOrInsert(item{parent: p, name: name, n: n})
+		t.acls.ref(n.acl)
+		t.index(n, +1)
+	} else if old != nil {
+		t.nodes.Delete(keyOf(path))
+	}
+	if old != nil {
+		t.acls.unref(old.acl)
+	}
+}
+
+func (t *Tree) index(n *Node, delta int) {
+	t.dataBytes += int64(delta * (len(n.Data) + len(n.path)))
+	switch {
+	case n.IsContainer():
+		setMember(t.containers, n.path, delta)
+	case n.IsTTL():
+		setMember(t.ttls, n.path, delta)
+	case n.Owner != 0:
+		m := t.ephemerals[n.Owner]
+		if m == nil {
+			if delta < 0 {
+				return
+			}
+			m = map[string]struct{}{}
+			t.ephemerals[n.Owner] = m
+		}
+		setMember(m, n.path, delta)
+		if len(m) == 0 {
+			delete(t.ephemerals, n.Owner)
+		}
+	}
+}
+
+func setMember(m map[string]struct{}, k string, delta int) {
+	if delta > 0 {
+		m[k] = struct{}{}
+	} else {
+		delete(m, k)
+	}
+}
+
+// HasPrefix reports whether path is prefix or lies below it.
+func HasPrefix(path, prefix string) bool {
+	if prefix == "/" || path == prefix {
+		return true
+	}
+	return strings.HasPrefix(path, prefix) && len(path) > len(prefix) && path[len(prefix)] == '/'
+}
+
+// NewEmpty returns a tree with no nodes at all, to restore a snapshot into.
+func NewEmpty() *Tree { return empty() }
+
+// ACLID returns a small identity for n's ACL that is equal for nodes sharing
+// the same interned list, so a serializer can write each list once.
+func (n *Node) ACLID() any { return n.acl }
