@@ -34,6 +34,23 @@
 // quorums) and multiple addresses per server are rejected, since ignoring them
 // would silently change the quorum.
 //
+// Numbers parse as ZooKeeper parses them: Integer.parseInt for keys of
+// zoo.cfg proper, Integer.decode (also "0x1F", "#1F", octal "017") for keys
+// ZooKeeper reads as system properties (snapCount, jute.maxbuffer,
+// admin.serverPort, znode.container.checkIntervalMs). Booleans are "true" or
+// "false" in any case; other text is an error (where Java's Boolean.parseBoolean
+// would quietly read it as false).
+//
+// # Files
+//
+// A config file must set dataDir, as ZooKeeper requires, and clientPort
+// unless this server's server.N line carries a client port. When
+// dynamicConfigFile is set, the server.N lines are read from that file (and
+// may not appear in zoo.cfg), as ZooKeeper 3.5+ lays them out. When there are
+// server.N lines, Load reads this server's id from the first line of
+// <dataDir>/myid; a malformed myid is always an error, a missing one only for
+// an ensemble. zkd reserves id 0 (raft's "no node"), so server ids start at 1.
+//
 // # Standalone rule
 //
 // As in ZooKeeper's QuorumPeerConfig: the server runs standalone when there

@@ -11,7 +11,7 @@ import (
 // must never panic; it either returns an *Error or Options that validate.
 func FuzzLoad(f *testing.F) {
 	seeds := []string{
-		"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zookeeper\nclientPort=2181\n#autopurge.purgeInterval=1\n",
+		"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/var/lib/zookeeper\nclientPort=2181\n#autopurge.purgeInterval=1\n",
 		"dataDir=/d\nserver.1=a:1:2\nserver.2=b:1:2:observer;2181\nserver.3=[::1]:1:2;[::1]:3\n",
 		"dataDir=/d\nclientPort=1\n4lw.commands.whitelist=*\nzookeeper.snapCount=10\nssl.x=y\nfoo=bar\n",
 		"dataDir=/d\ndynamicConfigFile=/d/dyn\n",

@@ -71,21 +71,25 @@ var keySpecs = []keySpec{
 	{KeyDoc{"admin.serverAddress", "AdminServerAddress", "0.0.0.0", "Address the AdminServer listens on.", "zookeeper.admin.serverAddress"},
 		allowHost, func(o *Options, v string) bool { o.AdminServerAddress = v; return true }},
 	{KeyDoc{"admin.serverPort", "AdminServerPort", "8080", "Port the AdminServer listens on.", "zookeeper.admin.serverPort"},
-		allowPort, setInt(func(o *Options) *int { return &o.AdminServerPort })},
+		allowPort, setDecoded(func(o *Options) *int { return &o.AdminServerPort })},
 	{KeyDoc{"metricsProvider.httpPort", "MetricsHTTPPort", "7000", "Port serving Prometheus metrics at /metrics.", ""},
 		allowPort, setInt(func(o *Options) *int { return &o.MetricsHTTPPort })},
 	{KeyDoc{"snapCount", "SnapCount", "100000", "Log entries between snapshots.", "zookeeper.snapCount"},
-		allowSnapCount, setInt(func(o *Options) *int { return &o.SnapCount })},
+		allowSnapCount, setDecoded(func(o *Options) *int { return &o.SnapCount })},
 	{KeyDoc{"autopurge.snapRetainCount", "SnapRetainCount", "3", "Snapshots (and the log they need) kept by autopurge; values below 3 become 3.", ""},
 		allowRetain, setInt(func(o *Options) *int { return &o.SnapRetainCount })},
 	{KeyDoc{"autopurge.purgeInterval", "PurgeInterval", "0", "Hours between autopurge runs; 0 disables autopurge.", ""},
 		allowPurge, setPurge},
 	{KeyDoc{"jute.maxbuffer", "JuteMaxBuffer", "1048575", "Largest packet or znode payload in bytes (0xfffff).", "jute.maxbuffer"},
-		allowJute, setInt(func(o *Options) *int { return &o.JuteMaxBuffer })},
+		allowJute, setDecoded(func(o *Options) *int { return &o.JuteMaxBuffer })},
 	{KeyDoc{"extendedTypesEnabled", "ExtendedTypesEnabled", "false", "Allow TTL nodes; server ids must then be at most 254.", "zookeeper.extendedTypesEnabled"},
 		allowBool, setBool(func(o *Options) *bool { return &o.ExtendedTypesEnabled })},
 	{KeyDoc{"znode.container.checkIntervalMs", "ContainerCheckInterval", "60000", "Milliseconds between sweeps for empty container and expired TTL nodes.", "znode.container.checkIntervalMs"},
-		allowPositiveMS, setMS(func(o *Options) *time.Duration { return &o.ContainerCheckInterval })},
+		allowPositiveMS, func(o *Options, v string) bool {
+			n, ok := decodeInt32(v)
+			o.ContainerCheckInterval = time.Duration(n) * time.Millisecond
+			return ok
+		}},
 	{KeyDoc{"DigestAuthenticationProvider.superDigest", "SuperDigest", "(disabled)", "user:base64(SHA-1(user:password)); a client authenticated with it bypasses ACLs.", "zookeeper.DigestAuthenticationProvider.superDigest"},
 		allowDigest, func(o *Options, v string) bool { o.SuperDigest = v; return true }},
 	{KeyDoc{"zkd.logFormat", "LogFormat", "text", "Server log format: text or json (zkd only).", ""},
@@ -96,6 +100,45 @@ var keySpecs = []keySpec{
 func parseInt32(v string) (int, bool) {
 	n, err := strconv.ParseInt(v, 10, 32)
 	return int(n), err == nil
+}
+
+// decodeInt32 is Java's Integer.decode, which Integer.getInteger uses for
+// the settings ZooKeeper reads as system properties: optional sign, then
+// "0x", "0X" or "#" for hex, a leading "0" for octal, else decimal.
+func decodeInt32(v string) (int, bool) {
+	s, neg := v, false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	base := 10
+	switch {
+	case strings.HasPrefix(s, "0x"), strings.HasPrefix(s, "0X"):
+		base, s = 16, s[2:]
+	case strings.HasPrefix(s, "#"):
+		base, s = 16, s[1:]
+	case len(s) > 1 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	if s == "" || s[0] == '-' || s[0] == '+' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, base, 64)
+	if neg {
+		n = -n
+	}
+	if err != nil || n < -1<<31 || n > 1<<31-1 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// setDecoded is setInt for keys ZooKeeper reads with Integer.getInteger.
+func setDecoded(f func(*Options) *int) func(*Options, string) bool {
+	return func(o *Options, v string) bool {
+		n, ok := decodeInt32(v)
+		*f(o) = n
+		return ok
+	}
 }
 
 func setInt(f func(*Options) *int) func(*Options, string) bool {

@@ -23,8 +23,8 @@ type Options struct {
 	// meaning DataDir; resolved by Validate.
 	DataLogDir string
 	// ClientPort is the client listener port (zoo.cfg clientPort). Default
-	// 2181. When this server's server.N line carries a client port, that port
-	// is used (Validate copies it here).
+	// 2181; a config file must set it, as in ZooKeeper, unless this server's
+	// server.N line carries a client port, which Validate copies here.
 	ClientPort int
 	// ClientPortAddress is the client listener address (zoo.cfg
 	// clientPortAddress). Default "" meaning all addresses.

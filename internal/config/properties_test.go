@@ -86,3 +86,23 @@ func TestParsePropertiesEscapeWarning(t *testing.T) {
 		t.Errorf("got warnings %q for ordinary escapes, want none", warnings)
 	}
 }
+
+func TestDecodeInt32(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"100", 100, true}, {"+100", 100, true}, {"-100", -100, true}, {"0", 0, true},
+		{"0x1F", 31, true}, {"0X1f", 31, true}, {"#ff", 255, true}, {"-0x10", -16, true}, {"010", 8, true},
+		{"2147483647", 2147483647, true}, {"-2147483648", -2147483648, true},
+		{"2147483648", 0, false}, {"", 0, false}, {"-", 0, false}, {"0x", 0, false}, {"#", 0, false},
+		{"08", 0, false}, {"0x-1", 0, false}, {"--1", 0, false}, {"1e3", 0, false}, {" 1", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := decodeInt32(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("decodeInt32(%q): got %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}

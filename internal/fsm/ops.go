@@ -208,7 +208,11 @@ func (f *FSM) multi(e *Entry, m *proto.MultiRequest, zxid int64) Result {
 			results[i] = proto.MultiResult{Type: proto.OpError, Err: code, Resp: &proto.ErrorResponse{Err: code}}
 			break
 		}
-		results[i] = proto.MultiResult{Type: op.Type, Resp: resp}
+		typ := op.Type
+		if typ == proto.OpCreateTTL || typ == proto.OpCreateContainer {
+			typ = proto.OpCreate2 // a multi response has no result type of their own
+		}
+		results[i] = proto.MultiResult{Type: typ, Resp: resp}
 	}
 	if failed < 0 {
 		f.tree.Commit()
