@@ -60,10 +60,13 @@ func empty() *Tree {
 func New() *Tree {
 	t := empty()
 	open := proto.OpenACLUnsafe
-	t.put(&Node{path: RootPath, acl: t.acls.intern(open), Cversion: -1, NumChildren: 1})
-	t.put(&Node{path: ProcPath, acl: t.acls.intern(open), Cversion: -2, NumChildren: 2})
-	t.put(&Node{path: QuotaPath, acl: t.acls.intern(open)})
-	t.put(&Node{path: ConfigPath, acl: t.acls.intern(proto.ReadACLUnsafe), Aversion: -1})
+	// Their data is empty, not null: ZooKeeper replies with a zero-length
+	// buffer, and some clients tell the two apart.
+	none := []byte{}
+	t.put(&Node{path: RootPath, Data: none, acl: t.acls.intern(open), Cversion: -1, NumChildren: 1})
+	t.put(&Node{path: ProcPath, Data: none, acl: t.acls.intern(open), Cversion: -2, NumChildren: 2})
+	t.put(&Node{path: QuotaPath, Data: none, acl: t.acls.intern(open)})
+	t.put(&Node{path: ConfigPath, Data: none, acl: t.acls.intern(proto.ReadACLUnsafe), Aversion: -1})
 	return t
 }
 

@@ -211,3 +211,39 @@ func (r *Registry) PathsOf(w Watcher) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Summary is what wchs and mntr report about the registry.
+type Summary struct {
+	Watches         int // every (watcher, path, kind) watch
+	DataWatches     int // data and exist watches only, as ZooKeeper's wchs counts them
+	DataPaths       int // paths with a data watch
+	DataConnections int // watchers holding a data watch
+}
+
+// Summary counts the registry's watches.
+func (r *Registry) Summary() Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var s Summary
+	conns := map[Watcher]bool{}
+	for _, m := range r.byPath {
+		hasData := false
+		for w, k := range m {
+			for b := Data; b <= Recursive; b <<= 1 {
+				if k&b != 0 {
+					s.Watches++
+				}
+			}
+			if k&Data != 0 {
+				s.DataWatches++
+				hasData = true
+				conns[w] = true
+			}
+		}
+		if hasData {
+			s.DataPaths++
+		}
+	}
+	s.DataConnections = len(conns)
+	return s
+}

@@ -1,0 +1,181 @@
+package raftnode
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zkd-io/zkd/internal/storage"
+)
+
+// runApply applies committed batches in log order. It is the only caller of
+// StateMachine.Apply and Snapshot.
+func (n *Node) runApply() {
+	defer n.wg.Done()
+	for {
+		select {
+		case b := <-n.applyc:
+			if err := n.apply(b); err != nil {
+				n.fail(err)
+				return
+			}
+		case <-n.stopc:
+			return
+		case <-n.failc:
+			return
+		}
+	}
+}
+
+func (n *Node) apply(b *applyBatch) error {
+	applied := n.applied.Load()
+	for _, e := range b.ents {
+		if e.GetIndex() <= applied {
+			continue // already in the restored snapshot
+		}
+		switch e.GetType() {
+		case raftpb.EntryNormal:
+			n.sm.Apply(e)
+		case raftpb.EntryConfChange:
+			cc := &raftpb.ConfChange{}
+			if err := proto.Unmarshal(e.GetData(), cc); err != nil {
+				return fmt.Errorf("raftnode: entry %d: decoding a configuration change: %w", e.GetIndex(), err)
+			}
+			n.applyConfChange(cc)
+		case raftpb.EntryConfChangeV2:
+			cc := &raftpb.ConfChangeV2{}
+			if err := proto.Unmarshal(e.GetData(), cc); err != nil {
+				return fmt.Errorf("raftnode: entry %d: decoding a configuration change: %w", e.GetIndex(), err)
+			}
+			n.applyConfChange(cc)
+		}
+		applied, n.appliedTerm = e.GetIndex(), e.GetTerm()
+	}
+	n.applied.Store(applied)
+	n.waits.trigger(applied)
+	if b.done != nil {
+		close(b.done)
+	}
+	return n.maybeSnapshot()
+}
+
+func (n *Node) applyConfChange(cc raftpb.ConfChangeI) {
+	cs := n.rn.ApplyConfChange(cc)
+	if cs == nil {
+		return // raft node stopped
+	}
+	n.confMu.Lock()
+	n.confState = cs
+	n.confMu.Unlock()
+}
+
+// maybeSnapshot captures the state machine every SnapCount entries and
+// serializes it on another goroutine, so apply never waits for the disk.
+// At most one snapshot is in progress; entries keep arriving meanwhile and
+// the next snapshot is taken after the current one finishes.
+func (n *Node) maybeSnapshot() error {
+	applied := n.applied.Load()
+	if applied-n.snapIndex < n.cfg.SnapCount || n.snapping.Load() {
+		return nil
+	}
+	write, err := n.sm.Snapshot()
+	if err != nil {
+		return fmt.Errorf("raftnode: capturing a state machine snapshot at index %d: %w", applied, err)
+	}
+	n.confMu.Lock()
+	cs := proto.Clone(confStateOrEmpty(n.confState)).(*raftpb.ConfState)
+	n.confMu.Unlock()
+	meta := storage.SnapshotMeta{Index: applied, Term: n.appliedTerm, ConfState: cs}
+	n.snapIndex = applied
+	n.snapping.Store(true)
+	n.wg.Add(1) // the apply goroutine holds a count, so this never races Wait at zero
+	go n.writeSnapshot(meta, write)
+	return nil
+}
+
+func (n *Node) writeSnapshot(meta storage.SnapshotMeta, write func(io.Writer) error) {
+	defer n.wg.Done()
+	start := time.Now()
+	err := n.st.WriteSnapshot(meta, func(w io.Writer) error {
+		return write(&stopWriter{w: w, stopc: n.stopc})
+	})
+	if err == nil {
+		n.log.Debug("snapshot serialized", "index", meta.Index, "took", time.Since(start))
+	}
+	select {
+	case n.snapDonec <- snapDone{meta: meta, err: err}:
+	case <-n.stopc:
+	case <-n.failc:
+	}
+}
+
+// stopWriter aborts a long serialization when the node stops.
+type stopWriter struct {
+	w     io.Writer
+	stopc <-chan struct{}
+}
+
+func (s *stopWriter) Write(p []byte) (int, error) {
+	select {
+	case <-s.stopc:
+		return 0, ErrStopped
+	default:
+		return s.w.Write(p)
+	}
+}
+
+// applyWaits wakes WaitApplied callers when the applied index reaches
+// theirs. Waiters for one index share a channel; trigger skips the scan
+// while no waiter is due.
+type applyWaits struct {
+	mu      sync.Mutex
+	applied uint64
+	waits   map[uint64]chan struct{}
+	minWait uint64
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (w *applyWaits) init() {
+	w.waits = make(map[uint64]chan struct{})
+	w.minWait = math.MaxUint64
+}
+
+func (w *applyWaits) wait(index uint64) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if index <= w.applied {
+		return closedChan
+	}
+	ch, ok := w.waits[index]
+	if !ok {
+		ch = make(chan struct{})
+		w.waits[index] = ch
+		w.minWait = min(w.minWait, index)
+	}
+	return ch
+}
+
+func (w *applyWaits) trigger(applied uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.applied = applied
+	if applied < w.minWait {
+		return
+	}
+	next := uint64(math.MaxUint64)
+	for idx, ch := range w.waits {
+		if idx <= applied {
+			close(ch)
+			delete(w.waits, idx)
+		} else {
+			next = min(next, idx)
+		}
+	}
+	w.minWait = next
+}

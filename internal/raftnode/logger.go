@@ -1,0 +1,31 @@
+package raftnode
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// raftLogger routes etcd raft's log calls to slog. raft expects Fatal and
+// Panic not to return (they report broken invariants), so both panic after
+// logging.
+type raftLogger struct{ l *slog.Logger }
+
+func (r *raftLogger) Debug(v ...any)                 { r.l.Debug(fmt.Sprint(v...)) }
+func (r *raftLogger) Debugf(format string, v ...any) { r.l.Debug(fmt.Sprintf(format, v...)) }
+func (r *raftLogger) Info(v ...any)                  { r.l.Info(fmt.Sprint(v...)) }
+func (r *raftLogger) Infof(format string, v ...any)  { r.l.Info(fmt.Sprintf(format, v...)) }
+func (r *raftLogger) Warning(v ...any)               { r.l.Warn(fmt.Sprint(v...)) }
+func (r *raftLogger) Warningf(format string, v ...any) {
+	r.l.Warn(fmt.Sprintf(format, v...))
+}
+func (r *raftLogger) Error(v ...any)                 { r.l.Error(fmt.Sprint(v...)) }
+func (r *raftLogger) Errorf(format string, v ...any) { r.l.Error(fmt.Sprintf(format, v...)) }
+func (r *raftLogger) Fatal(v ...any)                 { r.die(fmt.Sprint(v...)) }
+func (r *raftLogger) Fatalf(format string, v ...any) { r.die(fmt.Sprintf(format, v...)) }
+func (r *raftLogger) Panic(v ...any)                 { r.die(fmt.Sprint(v...)) }
+func (r *raftLogger) Panicf(format string, v ...any) { r.die(fmt.Sprintf(format, v...)) }
+
+func (r *raftLogger) die(msg string) {
+	r.l.Error("raft invariant violated", "msg", msg)
+	panic("raft: " + msg)
+}

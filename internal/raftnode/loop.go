@@ -1,0 +1,201 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/zkd-io/zkd/internal/storage"
+)
+
+// errQuit ends the raft loop without a new error: the node is stopping or
+// has already failed.
+var errQuit = errors.New("raftnode: loop quit")
+
+type applyBatch struct {
+	ents []*raftpb.Entry
+	// done, when set, is closed after the batch is applied; the raft loop
+	// waits for it when the batch holds a configuration change.
+	done chan struct{}
+}
+
+type snapDone struct {
+	meta storage.SnapshotMeta
+	err  error
+}
+
+type purgeReq struct {
+	retain int
+	errc   chan error
+}
+
+// run is the raft loop: the only goroutine that calls Tick, reads Ready,
+// writes the WAL and calls Advance.
+func (n *Node) run() {
+	defer n.wg.Done()
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		var err error
+		select {
+		case <-ticker.C:
+			n.rn.Tick()
+		case rd := <-n.rn.Ready():
+			err = n.handleReady(rd)
+		case d := <-n.snapDonec:
+			err = n.finishSnapshot(d)
+		case req := <-n.purgec:
+			req.errc <- n.st.Purge(req.retain)
+		case <-n.campaignc:
+			// Campaign only queues a message for raft's goroutine.
+			if cerr := n.rn.Campaign(context.Background()); cerr != nil {
+				n.log.Warn("campaign", "err", cerr)
+			}
+		case <-n.stopc:
+			return
+		case <-n.failc:
+			return
+		}
+		if err != nil {
+			if !errors.Is(err, errQuit) {
+				n.fail(err)
+			}
+			return
+		}
+	}
+}
+
+// handleReady persists, sends and hands off one Ready, in the order the
+// raft README requires: nothing is sent and nothing is applied before the
+// HardState and entries of this Ready are durable.
+func (n *Node) handleReady(rd raft.Ready) error {
+	// A read index is the leader's commit index; callers wait for apply,
+	// which happens only after persistence, so answering early is safe.
+	if len(rd.ReadStates) > 0 {
+		n.deliverReads(rd.ReadStates)
+	}
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		return fmt.Errorf("raftnode: the leader sent a snapshot (index %d); installing snapshots from peers is not implemented yet",
+			rd.Snapshot.GetMetadata().GetIndex())
+	}
+	// One Save per Ready: every entry proposed since the last Ready shares
+	// one fdatasync (group commit).
+	if err := n.st.Save(rd.HardState, rd.Entries); err != nil {
+		return err
+	}
+	if err := n.ms.Append(rd.Entries); err != nil {
+		return fmt.Errorf("raftnode: appending to the in-memory raft log: %w", err)
+	}
+	if !raft.IsEmptyHardState(rd.HardState) {
+		n.term.Store(rd.HardState.GetTerm())
+	}
+	if rd.SoftState != nil {
+		n.setSoftState(rd.SoftState)
+	}
+
+	// As in etcd, a batch that changes membership is applied before this
+	// node sends anything more, so that it never counts votes or acks with
+	// a stale configuration.
+	confChange := hasConfChange(rd.CommittedEntries)
+	if !confChange {
+		n.send(rd.Messages)
+	}
+	if len(rd.CommittedEntries) > 0 {
+		b := &applyBatch{ents: rd.CommittedEntries}
+		if confChange {
+			b.done = make(chan struct{})
+		}
+		// Handing off through a channel lets the next Ready's fsync overlap
+		// this batch's apply; the buffer bounds how far apply may lag.
+		select {
+		case n.applyc <- b:
+		case <-n.stopc:
+			return errQuit
+		case <-n.failc:
+			return errQuit
+		}
+		if confChange {
+			select {
+			case <-b.done:
+			case <-n.stopc:
+				return errQuit
+			case <-n.failc:
+				return errQuit
+			}
+			n.send(rd.Messages)
+		}
+	}
+	n.rn.Advance()
+	return nil
+}
+
+func hasConfChange(ents []*raftpb.Entry) bool {
+	for _, e := range ents {
+		if t := e.GetType(); t == raftpb.EntryConfChange || t == raftpb.EntryConfChangeV2 {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) send(msgs []*raftpb.Message) {
+	if len(msgs) > 0 && n.cfg.Transport != nil {
+		n.cfg.Transport.Send(msgs)
+	}
+}
+
+func (n *Node) setSoftState(ss *raft.SoftState) {
+	n.lead.Store(ss.Lead)
+	n.isLeader.Store(ss.RaftState == raft.StateLeader)
+	n.statusMu.Lock()
+	close(n.statusc)
+	n.statusc = make(chan struct{})
+	n.statusMu.Unlock()
+}
+
+func (n *Node) deliverReads(rs []raft.ReadState) {
+	n.readMu.Lock()
+	defer n.readMu.Unlock()
+	for _, r := range rs {
+		if ch, ok := n.reads[string(r.RequestCtx)]; ok {
+			select {
+			case ch <- r.Index:
+			default: // a retry already got its answer
+			}
+		}
+	}
+}
+
+// finishSnapshot runs on the raft loop once a snapshot file is on disk:
+// record it in the WAL, let raft's in-memory log know, and compact that log
+// behind it, keeping a tail for peers that are only slightly behind.
+func (n *Node) finishSnapshot(d snapDone) error {
+	if d.err != nil {
+		return fmt.Errorf("raftnode: writing the snapshot at index %d: %w", d.meta.Index, d.err)
+	}
+	if err := n.st.RecordSnapshot(d.meta); err != nil {
+		return err
+	}
+	if _, err := n.ms.CreateSnapshot(d.meta.Index, d.meta.ConfState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		return fmt.Errorf("raftnode: snapshot %d in the in-memory raft log: %w", d.meta.Index, err)
+	}
+	if d.meta.Index > n.cfg.SnapCatchUpEntries {
+		compact := d.meta.Index - n.cfg.SnapCatchUpEntries
+		if err := n.ms.Compact(compact); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			return fmt.Errorf("raftnode: compacting the in-memory raft log to %d: %w", compact, err)
+		}
+	}
+	if n.cfg.SnapRetainCount > 0 {
+		// Failing to delete old files costs disk, not durability.
+		if err := n.st.Purge(n.cfg.SnapRetainCount); err != nil {
+			n.log.Warn("purging old snapshots and WAL segments", "err", err)
+		}
+	}
+	n.snapping.Store(false)
+	n.log.Info("snapshot taken", "index", d.meta.Index, "term", d.meta.Term)
+	return nil
+}

@@ -1,0 +1,630 @@
+// Package raftnode owns zkd's etcd raft node. One goroutine ticks it and runs
+// the Ready loop (persist through internal/storage, append to the in-memory
+// raft log, send, hand committed entries to apply, advance); a second
+// goroutine applies committed entries to the state machine in log order; a
+// third, short-lived one streams a snapshot to disk when one is due.
+//
+// It is the only code that touches raft.Node and the WAL. It must never
+// acknowledge what raft has not made durable, never drop a persistence error
+// (the node stops and reports it on Err), and never interpret entry data,
+// which belongs to the state machine.
+//
+// Streaming snapshots to lagging peers is not implemented yet: raft's
+// MemoryStorage holds snapshot metadata only, and a snapshot arriving from a
+// leader stops the node with an error. That is the ensemble work.
+package raftnode
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zkd-io/zkd/internal/storage"
+)
+
+// StateMachine is what raftnode applies committed entries to.
+type StateMachine interface {
+	// Apply is called for every committed EntryNormal, in log order, on one
+	// goroutine, including the empty entry each new leader appends at the
+	// start of its term: that is how the state machine learns the new term
+	// (the zxid epoch) before any entry of that term. Configuration change
+	// entries are applied to raft by raftnode and not passed here.
+	Apply(e *raftpb.Entry)
+	// Snapshot is called on the apply goroutine between two Apply calls. It
+	// must capture the state cheaply and return a function that serializes
+	// that captured state; the function runs on another goroutine while
+	// Apply continues, so it must not read state that Apply changes.
+	Snapshot() (func(io.Writer) error, error)
+	// Restore replaces the whole state from a snapshot stream, before any
+	// Apply. The reader returns an error if the file is corrupt.
+	Restore(r io.Reader) error
+}
+
+// Transport delivers raft messages to peers. Send must not block for long:
+// it is called from the raft loop.
+type Transport interface {
+	Send(msgs []*raftpb.Message)
+}
+
+// Config configures a Node. Zero values take the defaults noted.
+type Config struct {
+	// ID is this server's id (myid), never 0.
+	ID uint64
+	// Peers are the voting members (ids) used only when the data directory
+	// is empty; afterwards membership comes from the log.
+	Peers []uint64
+	// Learners are the non-voting members (observers) at first start.
+	Learners []uint64
+	// WALDir holds only WAL segments; SnapDir holds snapshots and the lock.
+	WALDir, SnapDir string
+	// TickInterval is the raft tick (default 100ms).
+	TickInterval time.Duration
+	// ElectionTicks (default 10) must exceed HeartbeatTicks (default 1).
+	ElectionTicks, HeartbeatTicks int
+	// SnapCount is the number of applied entries between snapshots (default 100000).
+	SnapCount uint64
+	// SnapCatchUpEntries is how many entries behind a snapshot stay in the
+	// in-memory log so that slightly lagging peers catch up from the log
+	// rather than a snapshot (default 5000).
+	SnapCatchUpEntries uint64
+	// SnapRetainCount, when > 0, purges after each snapshot: the newest
+	// SnapRetainCount snapshots and the WAL behind them are kept. With 0,
+	// nothing is deleted unless Purge is called.
+	SnapRetainCount int
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Transport may be nil for a one-member group.
+	Transport Transport
+}
+
+const (
+	defaultTickInterval       = 100 * time.Millisecond
+	defaultElectionTicks      = 10
+	defaultHeartbeatTicks     = 1
+	defaultSnapCount          = 100000
+	defaultSnapCatchUpEntries = 5000
+
+	// Flow control, as etcd sets it: a message carries at most 1 MiB of
+	// entries, 256 may be in flight per follower, and proposals beyond
+	// 256 MiB of uncommitted payload are refused (ErrProposalDropped) so a
+	// stalled quorum cannot grow memory without bound.
+	maxSizePerMsg             = 1 << 20
+	maxInflightMsgs           = 256
+	maxUncommittedEntriesSize = 256 << 20
+
+	// readIndexRetry re-sends a ReadIndex that got no answer, e.g. because
+	// it reached a follower with no leader and raft dropped it.
+	readIndexRetry = 500 * time.Millisecond
+)
+
+func (c *Config) withDefaults() (Config, error) {
+	out := *c
+	if out.ID == 0 {
+		return out, errors.New("raftnode: ID must not be 0")
+	}
+	if out.WALDir == "" || out.SnapDir == "" {
+		return out, fmt.Errorf("raftnode: WALDir %q and SnapDir %q must both be set", out.WALDir, out.SnapDir)
+	}
+	if out.TickInterval < 0 || out.ElectionTicks < 0 || out.HeartbeatTicks < 0 || out.SnapRetainCount < 0 {
+		return out, fmt.Errorf("raftnode: TickInterval %v, ElectionTicks %d, HeartbeatTicks %d and SnapRetainCount %d must not be negative",
+			out.TickInterval, out.ElectionTicks, out.HeartbeatTicks, out.SnapRetainCount)
+	}
+	if out.TickInterval == 0 {
+		out.TickInterval = defaultTickInterval
+	}
+	if out.ElectionTicks == 0 {
+		out.ElectionTicks = defaultElectionTicks
+	}
+	if out.HeartbeatTicks == 0 {
+		out.HeartbeatTicks = defaultHeartbeatTicks
+	}
+	if out.ElectionTicks <= out.HeartbeatTicks {
+		return out, fmt.Errorf("raftnode: ElectionTicks %d must be greater than HeartbeatTicks %d", out.ElectionTicks, out.HeartbeatTicks)
+	}
+	if out.SnapCount == 0 {
+		out.SnapCount = defaultSnapCount
+	}
+	if out.SnapCatchUpEntries == 0 {
+		out.SnapCatchUpEntries = defaultSnapCatchUpEntries
+	}
+	if out.Logger == nil {
+		out.Logger = slog.Default()
+	}
+	return out, nil
+}
+
+// Errors.
+var (
+	// ErrStopped is returned by calls on a Node after Stop.
+	ErrStopped = errors.New("raftnode: stopped")
+	// ErrProposalDropped is raft's: no leader accepted the proposal, or the
+	// uncommitted log is full. The caller may retry.
+	ErrProposalDropped = raft.ErrProposalDropped
+)
+
+// Status is this node's view of leadership.
+type Status struct {
+	ID, Leader, Term uint64
+	IsLeader         bool
+}
+
+// Stats are counters for metrics.
+type Stats struct {
+	storage.Stats
+	AppliedIndex uint64
+}
+
+// persister is what the raft loop needs from storage; tests wrap it to
+// inject failures.
+type persister interface {
+	Save(hs *raftpb.HardState, ents []*raftpb.Entry) error
+	WriteSnapshot(meta storage.SnapshotMeta, write func(io.Writer) error) error
+	RecordSnapshot(meta storage.SnapshotMeta) error
+	OpenSnapshot(meta storage.SnapshotMeta) (io.ReadCloser, error)
+	Purge(retainCount int) error
+	Stats() storage.Stats
+	Close() error
+}
+
+// Node is a running raft member. Its methods are safe for concurrent use.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+	sm  StateMachine
+	st  persister
+	ms  *raft.MemoryStorage
+	rn  raft.Node
+
+	applyc    chan *applyBatch
+	snapDonec chan snapDone
+	purgec    chan purgeReq
+	campaignc chan struct{}
+
+	stopc    chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+
+	failc    chan struct{}
+	failOnce sync.Once
+	failErr  error // written once, before failc is closed
+	errc     chan error
+
+	// Owned by the apply goroutine, except as noted.
+	applied     atomic.Uint64 // read anywhere
+	waits       applyWaits
+	appliedTerm uint64
+	snapIndex   uint64
+	snapping    atomic.Bool // set by apply, cleared by the raft loop
+	confMu      sync.Mutex
+	confState   *raftpb.ConfState
+
+	lead     atomic.Uint64
+	term     atomic.Uint64
+	isLeader atomic.Bool
+	statusMu sync.Mutex
+	statusc  chan struct{} // closed and replaced on every leadership change
+
+	readMu     sync.Mutex
+	reads      map[string]chan uint64
+	readSeq    atomic.Uint64
+	readPrefix [8]byte
+}
+
+// Start opens the data directories, restores the newest snapshot into sm,
+// starts raft, and returns once every entry committed before the restart
+// has been applied to sm, so the caller never serves older state than it
+// acknowledged. A fresh directory is bootstrapped with Peers and Learners.
+// A one-member group elects itself before Start returns.
+func Start(cfg Config, sm StateMachine) (*Node, error) {
+	return start(cfg, sm, nil)
+}
+
+func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, error) {
+	if sm == nil {
+		return nil, errors.New("raftnode: nil state machine")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger.With("component", "raftnode", "id", cfg.ID)
+	st, rec, err := storage.Open(cfg.WALDir, cfg.SnapDir, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	var p persister = st
+	if wrap != nil {
+		p = wrap(st)
+	}
+	n := &Node{
+		cfg:       cfg,
+		log:       logger,
+		sm:        sm,
+		st:        p,
+		ms:        raft.NewMemoryStorage(),
+		applyc:    make(chan *applyBatch, 16),
+		snapDonec: make(chan snapDone),
+		purgec:    make(chan purgeReq),
+		campaignc: make(chan struct{}),
+		stopc:     make(chan struct{}),
+		failc:     make(chan struct{}),
+		errc:      make(chan error, 1),
+		statusc:   make(chan struct{}),
+		reads:     make(map[string]chan uint64),
+		confState: &raftpb.ConfState{},
+	}
+	n.waits.init()
+	if _, err := rand.Read(n.readPrefix[:]); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("raftnode: read-request id: %w", err)
+	}
+	hs, err := n.load(rec)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	n.rn = raft.RestartNode(&raft.Config{
+		ID:                        cfg.ID,
+		ElectionTick:              cfg.ElectionTicks,
+		HeartbeatTick:             cfg.HeartbeatTicks,
+		Storage:                   n.ms,
+		Applied:                   n.applied.Load(),
+		MaxSizePerMsg:             maxSizePerMsg,
+		MaxInflightMsgs:           maxInflightMsgs,
+		MaxUncommittedEntriesSize: maxUncommittedEntriesSize,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		Logger:                    &raftLogger{l: logger},
+	})
+	n.term.Store(hs.GetTerm())
+	n.wg.Add(2)
+	go n.run()
+	go n.runApply()
+
+	// Committed entries after the snapshot come back through Ready; wait
+	// for them so the state machine is current before anyone reads it.
+	if err := n.WaitApplied(context.Background(), hs.GetCommit()); err != nil {
+		n.Stop()
+		return nil, fmt.Errorf("raftnode: replaying the log: %w", err)
+	}
+	n.log.Info("raft node started", "applied", n.applied.Load(), "term", hs.GetTerm(), "commit", hs.GetCommit())
+	if err := n.campaignIfSole(); err != nil {
+		n.Stop()
+		return nil, err
+	}
+	return n, nil
+}
+
+// load seeds the in-memory raft log and the state machine from disk, or
+// writes the bootstrap log for a fresh directory. It returns the HardState
+// raft restarts from.
+func (n *Node) load(rec *storage.Recovered) (*raftpb.HardState, error) {
+	hs := rec.HardState
+	ents := rec.Entries
+	if snap := rec.Snapshot; snap != nil {
+		r, err := n.st.OpenSnapshot(*snap)
+		if err != nil {
+			return nil, fmt.Errorf("raftnode: opening snapshot %d: %w", snap.Index, err)
+		}
+		err = n.sm.Restore(r)
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("raftnode: restoring snapshot %d into the state machine: %w", snap.Index, err)
+		}
+		cs := proto.Clone(confStateOrEmpty(snap.ConfState)).(*raftpb.ConfState)
+		err = n.ms.ApplySnapshot(&raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{
+			Index: new(snap.Index), Term: new(snap.Term), ConfState: cs,
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("raftnode: loading snapshot %d into the raft log: %w", snap.Index, err)
+		}
+		n.confState = cs
+		n.snapIndex, n.appliedTerm = snap.Index, snap.Term
+		n.applied.Store(snap.Index)
+		n.waits.trigger(snap.Index)
+		n.log.Info("restored snapshot", "index", snap.Index, "term", snap.Term)
+		// A snapshot covers only committed entries.
+		if hs.GetCommit() < snap.Index {
+			hs = proto.Clone(hs).(*raftpb.HardState)
+			hs.Commit = new(snap.Index)
+		}
+	} else if raft.IsEmptyHardState(hs) && len(ents) == 0 {
+		var err error
+		if ents, hs, err = bootstrapLog(n.cfg); err != nil {
+			return nil, err
+		}
+		if err := n.st.Save(hs, ents); err != nil {
+			return nil, fmt.Errorf("raftnode: writing the bootstrap log: %w", err)
+		}
+		n.log.Info("bootstrapped a new raft log", "voters", n.cfg.Peers, "learners", n.cfg.Learners)
+	}
+	last := n.applied.Load()
+	if len(ents) > 0 {
+		last = ents[len(ents)-1].GetIndex()
+	}
+	if hs.GetCommit() > last {
+		return nil, fmt.Errorf("raftnode: the WAL in %s says entries up to %d are committed but holds entries only up to %d; the log is damaged",
+			n.cfg.WALDir, hs.GetCommit(), last)
+	}
+	if err := n.ms.SetHardState(hs); err != nil {
+		return nil, err
+	}
+	if err := n.ms.Append(ents); err != nil {
+		return nil, fmt.Errorf("raftnode: loading WAL entries into the raft log: %w", err)
+	}
+	return hs, nil
+}
+
+// bootstrapLog is the first log of a new member: one committed
+// configuration change per member. Every member must be started with the
+// same lists; they are sorted so that configuration order does not matter.
+// (raft's StartNode bootstraps voters only; observers need learners.)
+func bootstrapLog(cfg Config) ([]*raftpb.Entry, *raftpb.HardState, error) {
+	voters, learners := slices.Clone(cfg.Peers), slices.Clone(cfg.Learners)
+	slices.Sort(voters)
+	slices.Sort(learners)
+	if len(voters) == 0 {
+		return nil, nil, errors.New("raftnode: a new data directory needs at least one voter in Peers")
+	}
+	seen := map[uint64]bool{}
+	for _, id := range slices.Concat(voters, learners) {
+		if id == 0 || seen[id] {
+			return nil, nil, fmt.Errorf("raftnode: member id %d in Peers %v / Learners %v is zero or listed twice", id, cfg.Peers, cfg.Learners)
+		}
+		seen[id] = true
+	}
+	if !seen[cfg.ID] {
+		return nil, nil, fmt.Errorf("raftnode: this server's ID %d is in neither Peers %v nor Learners %v", cfg.ID, cfg.Peers, cfg.Learners)
+	}
+	var ents []*raftpb.Entry
+	add := func(id uint64, typ raftpb.ConfChangeType) error {
+		data, err := proto.Marshal(&raftpb.ConfChange{Type: typ.Enum(), NodeId: new(id)})
+		if err != nil {
+			return err
+		}
+		ents = append(ents, &raftpb.Entry{
+			Type: raftpb.EntryConfChange.Enum(), Term: new(uint64(1)), Index: new(uint64(len(ents) + 1)), Data: data,
+		})
+		return nil
+	}
+	for _, id := range voters {
+		if err := add(id, raftpb.ConfChangeAddNode); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, id := range learners {
+		if err := add(id, raftpb.ConfChangeAddLearnerNode); err != nil {
+			return nil, nil, err
+		}
+	}
+	hs := &raftpb.HardState{Term: new(uint64(1)), Vote: new(uint64(0)), Commit: new(uint64(len(ents)))}
+	return ents, hs, nil
+}
+
+// campaignIfSole makes a one-voter group leader now instead of after an
+// election timeout, and waits (bounded) until the new term is durable.
+// The campaign is issued by the raft loop: raft ignores a campaign while
+// committed configuration changes are not yet marked applied, which happens
+// at the Advance that follows their hand-off; the raft loop has made that
+// Advance by the time it reads the request.
+func (n *Node) campaignIfSole() error {
+	n.confMu.Lock()
+	cs := n.confState
+	n.confMu.Unlock()
+	if len(cs.GetVoters()) != 1 || cs.GetVoters()[0] != n.cfg.ID || len(cs.GetVotersOutgoing()) != 0 {
+		return nil
+	}
+	timeout := max(2*time.Duration(n.cfg.ElectionTicks)*n.cfg.TickInterval, 5*time.Second)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case n.campaignc <- struct{}{}:
+	case <-n.failc:
+		return n.failErr
+	}
+	for !n.isLeader.Load() {
+		select {
+		case <-n.statusChanged():
+		case <-timer.C:
+			n.log.Warn("sole voter did not become leader in time; raft will keep trying", "waited", timeout)
+			return nil
+		case <-n.failc:
+			return n.failErr
+		}
+	}
+	return nil
+}
+
+// Propose hands data to raft. It returns once raft has accepted the
+// proposal, not when it is committed: the caller learns the outcome from
+// the state machine (register a waiter by an id inside data, then propose).
+func (n *Node) Propose(ctx context.Context, data []byte) error {
+	if err := n.checkRunning(); err != nil {
+		return err
+	}
+	return n.mapErr(n.rn.Propose(ctx, data))
+}
+
+// ReadIndex returns a log index such that once AppliedIndex reaches it, the
+// state machine reflects every write committed before ReadIndex was called.
+// Follow it with WaitApplied.
+func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
+	if err := n.checkRunning(); err != nil {
+		return 0, err
+	}
+	id := make([]byte, 16)
+	copy(id, n.readPrefix[:])
+	binary.BigEndian.PutUint64(id[8:], n.readSeq.Add(1))
+	ch := make(chan uint64, 1)
+	n.readMu.Lock()
+	n.reads[string(id)] = ch
+	n.readMu.Unlock()
+	defer func() {
+		n.readMu.Lock()
+		delete(n.reads, string(id))
+		n.readMu.Unlock()
+	}()
+	for {
+		if err := n.rn.ReadIndex(ctx, id); err != nil {
+			return 0, n.mapErr(err)
+		}
+		t := time.NewTimer(readIndexRetry)
+		select {
+		case idx := <-ch:
+			t.Stop()
+			return idx, nil
+		case <-t.C:
+			n.log.Debug("ReadIndex unanswered; retrying")
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-n.stopc:
+			t.Stop()
+			return 0, ErrStopped
+		case <-n.failc:
+			t.Stop()
+			return 0, n.failErr
+		}
+	}
+}
+
+// WaitApplied blocks until AppliedIndex >= index.
+func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
+	if n.applied.Load() >= index {
+		return nil
+	}
+	select {
+	case <-n.waits.wait(index):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.stopc:
+		return ErrStopped
+	case <-n.failc:
+		return n.failErr
+	}
+}
+
+// AppliedIndex is the index of the last entry applied to the state machine.
+func (n *Node) AppliedIndex() uint64 { return n.applied.Load() }
+
+// Status reports leadership as of the last persisted Ready.
+func (n *Node) Status() Status {
+	return Status{ID: n.cfg.ID, Leader: n.lead.Load(), Term: n.term.Load(), IsLeader: n.isLeader.Load()}
+}
+
+// Step delivers a message from a peer.
+func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
+	if err := n.checkRunning(); err != nil {
+		return err
+	}
+	return n.mapErr(n.rn.Step(ctx, m))
+}
+
+// Err delivers the fatal error that stopped the node, once. After it the
+// node acknowledges nothing; the server should shut down and Stop it.
+func (n *Node) Err() <-chan error { return n.errc }
+
+// Stats returns the storage counters and the applied index.
+func (n *Node) Stats() Stats {
+	return Stats{Stats: n.st.Stats(), AppliedIndex: n.applied.Load()}
+}
+
+// Purge keeps the newest retainCount snapshots and deletes older ones and
+// the WAL segments behind the oldest kept one (autopurge).
+func (n *Node) Purge(ctx context.Context, retainCount int) error {
+	if err := n.checkRunning(); err != nil {
+		return err
+	}
+	req := purgeReq{retain: retainCount, errc: make(chan error, 1)}
+	select {
+	case n.purgec <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.stopc:
+		return ErrStopped
+	case <-n.failc:
+		return n.failErr
+	}
+	select {
+	case err := <-req.errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stop stops every goroutine of the node, waits for them, and closes the
+// WAL and the directory lock. It is safe to call more than once.
+func (n *Node) Stop() {
+	n.stopOnce.Do(func() {
+		close(n.stopc)
+		n.rn.Stop()
+		n.wg.Wait()
+		if err := n.st.Close(); err != nil {
+			n.log.Error("closing storage", "err", err)
+		}
+		n.log.Info("raft node stopped")
+	})
+}
+
+func (n *Node) checkRunning() error {
+	select {
+	case <-n.failc:
+		return n.failErr
+	case <-n.stopc:
+		return ErrStopped
+	default:
+		return nil
+	}
+}
+
+// mapErr turns raft's ErrStopped into the reason the node stopped.
+func (n *Node) mapErr(err error) error {
+	if err == nil || !errors.Is(err, raft.ErrStopped) {
+		return err
+	}
+	select {
+	case <-n.failc:
+		return n.failErr
+	default:
+		return ErrStopped
+	}
+}
+
+// fail stops the node on a fatal error: the raft node is stopped so that no
+// further proposal is accepted, and the error is delivered on Err.
+func (n *Node) fail(err error) {
+	n.failOnce.Do(func() {
+		n.failErr = err
+		n.log.Error("raft node stopped by a fatal error; no further writes will be acknowledged", "err", err)
+		n.errc <- err
+		close(n.failc)
+		n.rn.Stop()
+	})
+}
+
+func (n *Node) statusChanged() <-chan struct{} {
+	n.statusMu.Lock()
+	defer n.statusMu.Unlock()
+	return n.statusc
+}
+
+func confStateOrEmpty(cs *raftpb.ConfState) *raftpb.ConfState {
+	if cs == nil {
+		return &raftpb.ConfState{}
+	}
+	return cs
+}

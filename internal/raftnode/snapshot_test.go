@@ -1,0 +1,212 @@
+package raftnode
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+)
+
+// waitSnapshots waits until no snapshot is in flight and at least want
+// snapshot files were written.
+func waitSnapshots(t testing.TB, n *Node, want uint64) {
+	t.Helper()
+	eventually(t, 5*time.Second, "snapshots written", func() bool {
+		return n.Stats().Snapshots >= want && !n.snapping.Load()
+	})
+}
+
+// proposeUntilSnapshots writes until want snapshots are on disk. A
+// snapshot that falls due while another is being written is taken at the
+// next apply after that one finishes, so the entry count alone does not
+// say how many snapshots there will be.
+func proposeUntilSnapshots(t testing.TB, n *Node, sm *listSM, prefix string, want uint64) {
+	t.Helper()
+	for i := 0; n.Stats().Snapshots < want; i++ {
+		if i == 2000 {
+			t.Fatalf("got %d snapshots after %d writes, want %d", n.Stats().Snapshots, i, want)
+		}
+		proposeWait(t, n, sm, fmt.Sprintf("%s-%05d", prefix, i))
+	}
+	waitSnapshots(t, n, want)
+}
+
+func TestSnapshotCompactsAndRestartUsesIt(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.SnapCount, cfg.SnapCatchUpEntries = 20, 5
+	sm1 := newListSM()
+	n := mustStart(t, cfg, sm1)
+	proposeUntilSnapshots(t, n, sm1, "s", 4)
+	first, err := n.ms.FirstIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := n.ms.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapIdx := snap.GetMetadata().GetIndex()
+	if snapIdx < 4*cfg.SnapCount {
+		t.Fatalf("in-memory snapshot index: got %d, want >= %d after 4 snapshots with SnapCount %d", snapIdx, 4*cfg.SnapCount, cfg.SnapCount)
+	}
+	if want := snapIdx - cfg.SnapCatchUpEntries + 1; first != want {
+		t.Fatalf("first in-memory log index: got %d, want %d (snapshot %d minus the %d-entry catch-up tail)",
+			first, want, snapIdx, cfg.SnapCatchUpEntries)
+	}
+	if got := len(snapFiles(t, cfg.SnapDir)); got < 4 {
+		t.Fatalf("snapshot files: got %d, want >= 4 (no retention configured)", got)
+	}
+	before := sm1.snapshotOf()
+	n.Stop()
+
+	sm2 := newListSM()
+	n = mustStart(t, cfg, sm2)
+	defer n.Stop()
+	if sm2.restoredAt < snapIdx {
+		t.Fatalf("restored from index %d, want the newest snapshot (>= %d)", sm2.restoredAt, snapIdx)
+	}
+	// Only the tail after the snapshot goes through Apply again.
+	sm2.mu.Lock()
+	calls := sm2.applyCalls
+	sm2.mu.Unlock()
+	if maxTail := int(before[len(before)-1].Index-sm2.restoredAt) + 1; calls > maxTail {
+		t.Fatalf("Apply calls after restart: got %d, want <= %d (entries after snapshot %d, plus the new leader's)", calls, maxTail, sm2.restoredAt)
+	}
+	after := sm2.snapshotOf()
+	if len(after) < len(before) || !slices.EqualFunc(after[:len(before)], before, recEqual) {
+		t.Fatalf("state after restart differs from before:\n got %v\nwant %v", after, before)
+	}
+}
+
+func recEqual(a, b rec) bool {
+	return a.Index == b.Index && a.Term == b.Term && string(a.Data) == string(b.Data)
+}
+
+func TestSnapshotDoesNotStallApply(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 10
+	sm := newListSM()
+	block := make(chan struct{})
+	sm.snapBlock = block
+	n := mustStart(t, cfg, sm)
+	defer n.Stop()
+	defer func() {
+		select {
+		case <-block:
+		default:
+			close(block)
+		}
+	}()
+	for _, p := range payloads("a", 10) {
+		proposeWait(t, n, sm, p)
+	}
+	eventually(t, 2*time.Second, "snapshot started", n.snapping.Load)
+	// The serializer is blocked; apply must keep going.
+	for _, p := range payloads("b", 40) {
+		proposeWait(t, n, sm, p)
+	}
+	if got := n.Stats().Snapshots; got != 0 {
+		t.Fatalf("snapshots written while the serializer is blocked: got %d, want 0 (at most one in flight)", got)
+	}
+	if !n.snapping.Load() {
+		t.Fatal("snapshot no longer in progress while its serializer is blocked")
+	}
+	close(block)
+	waitSnapshots(t, n, 1)
+	// 40 more entries were applied meanwhile, so the next one follows.
+	proposeWait(t, n, sm, "c")
+	waitSnapshots(t, n, 2)
+}
+
+func TestRestartFallsBackWhenNewestSnapshotIsCorrupt(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 10
+	sm1 := newListSM()
+	n := mustStart(t, cfg, sm1)
+	proposeUntilSnapshots(t, n, sm1, "f", 3)
+	for _, p := range payloads("tail", 5) {
+		proposeWait(t, n, sm1, p)
+	}
+	before := sm1.snapshotOf()
+	n.Stop()
+
+	files := snapFiles(t, cfg.SnapDir)
+	newest := files[len(files)-1]
+	b, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(newest, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	sm2 := newListSM()
+	n = mustStart(t, cfg, sm2)
+	defer n.Stop()
+	if sm2.restoredAt == 0 {
+		t.Fatal("restored from no snapshot, want the older valid one")
+	}
+	after := sm2.snapshotOf()
+	if len(after) < len(before) || !slices.EqualFunc(after[:len(before)], before, recEqual) {
+		t.Fatalf("state after fallback differs:\n got %v\nwant %v", after, before)
+	}
+	if _, err := os.Stat(newest + ".broken"); err != nil {
+		t.Fatalf("corrupt snapshot not set aside: %v", err)
+	}
+}
+
+func TestRetentionPurgesOldSnapshots(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount, cfg.SnapRetainCount = 10, 2
+	sm := newListSM()
+	n := mustStart(t, cfg, sm)
+	defer n.Stop()
+	proposeUntilSnapshots(t, n, sm, "p", 4)
+	if got := len(snapFiles(t, cfg.SnapDir)); got != 2 {
+		t.Fatalf("snapshot files with SnapRetainCount 2: got %d, want 2", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.Purge(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(snapFiles(t, cfg.SnapDir)); got != 1 {
+		t.Fatalf("snapshot files after Purge(1): got %d, want 1", got)
+	}
+	if err := n.Purge(ctx, 0); err == nil {
+		t.Fatal("Purge(0): got nil error, want one")
+	}
+}
+
+func TestStopAbortsSnapshotInProgress(t *testing.T) {
+	base := runtime.NumGoroutine()
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 5
+	sm := newListSM()
+	sm.snapEndless = true
+	n := mustStart(t, cfg, sm)
+	for _, p := range payloads("x", 5) {
+		proposeWait(t, n, sm, p)
+	}
+	eventually(t, 2*time.Second, "snapshot started", n.snapping.Load)
+	stopped := make(chan struct{})
+	go func() { n.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not return while a snapshot was being written")
+	}
+	checkNoLeak(t, base)
+	if m, _ := filepath.Glob(filepath.Join(cfg.SnapDir, "*.tmp")); len(m) != 0 {
+		t.Fatalf("got leftover temp files %v after an aborted snapshot, want none", m)
+	}
+	if got := n.Stats().Snapshots; got != 0 {
+		t.Fatalf("snapshots written: got %d, want 0", got)
+	}
+}

@@ -1,0 +1,326 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkd-io/zkd/internal/jute"
+	"github.com/zkd-io/zkd/proto"
+)
+
+// outLimit bounds the bytes queued for one client. A client that stops
+// reading is disconnected when it is reached, so memory stays bounded.
+const outLimit = 16 << 20
+
+// inQueue bounds the requests read ahead of processing for one connection.
+// When it is full the read loop stops reading: TCP pushes back on the client.
+const inQueue = 1024
+
+// conn is one client connection. The read loop decodes frames; the
+// processor runs requests in order; the write loop sends what they produce.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	ip     string
+	remote string
+
+	session atomic.Int64
+	closing atomic.Bool // the client asked to close its session
+	timeout time.Duration
+	auth    []proto.ID // processor goroutine only, once the session is up
+	since   time.Time
+
+	in   chan *request
+	wake chan struct{}
+
+	outMu    sync.Mutex
+	out      []byte
+	spare    []byte
+	outWake  chan struct{}
+	flushEnd bool // close once everything queued has been written
+
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	received, sent atomic.Int64
+	lastZxid       atomic.Int64
+	lastOp         atomic.Value // string
+	lat            latency
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
+	return &conn{
+		s: s, nc: nc, ip: host, remote: nc.RemoteAddr().String(), since: time.Now(),
+		in: make(chan *request, inQueue), wake: make(chan struct{}, 1),
+		outWake: make(chan struct{}, 1), closed: make(chan struct{}),
+	}
+}
+
+func (s *Server) acceptLoop() {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.quit:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.log.Error("accept failed", "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		c := newConn(s, nc)
+		if !s.register(c) {
+			s.log.Warn("too many connections from one address", "addr", c.ip, "max", s.opts.MaxClientCnxns)
+			nc.Close()
+			continue
+		}
+		s.goRun(c.readLoop)
+		s.goRun(c.writeLoop)
+	}
+}
+
+// register admits c unless its address already has maxClientCnxns
+// connections.
+func (s *Server) register(c *conn) bool {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	select {
+	case <-s.quit:
+		return false
+	default:
+	}
+	if max := s.opts.MaxClientCnxns; max > 0 && s.perIP[c.ip] >= max {
+		return false
+	}
+	s.perIP[c.ip]++
+	s.conns[c] = struct{}{}
+	s.stats.connections.Add(1)
+	return true
+}
+
+func (s *Server) unregister(c *conn) {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	s.stats.connections.Add(-1)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+	if id := c.session.Load(); id != 0 && s.owners[id] == c {
+		delete(s.owners, id)
+	}
+}
+
+// close tears the connection down. The session lives on until it expires or
+// is closed; a client may resume it on another connection.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.nc.Close()
+		c.s.watches.RemoveAll(c)
+		c.s.unregister(c)
+	})
+}
+
+func (c *conn) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *conn) readLoop() {
+	defer func() {
+		// A refusal (bad session, auth failure) is queued with
+		// closeAfterFlush: let the write loop send it before closing.
+		c.outMu.Lock()
+		flushing := c.flushEnd
+		c.outMu.Unlock()
+		if flushing {
+			select {
+			case <-c.closed:
+			case <-time.After(c.writeTimeout()):
+			}
+		}
+		c.close()
+	}()
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	// A connection must say who it is within ten ticks, as in ZooKeeper.
+	c.nc.SetReadDeadline(time.Now().Add(10 * c.s.opts.TickTime))
+	if c.maybeFourLetterWord(br) {
+		return
+	}
+	max := c.s.opts.JuteMaxBuffer
+	frame, err := jute.ReadFrame(br, nil, max)
+	if err != nil {
+		c.logReadErr("reading the connect request", err)
+		return
+	}
+	if !c.handshake(frame) {
+		return
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	c.s.goRun(c.processLoop)
+	var buf []byte
+	for {
+		buf, err = jute.ReadFrame(br, buf[:0], max)
+		if err != nil {
+			c.logReadErr("reading a request", err)
+			return
+		}
+		req, err := c.parse(buf)
+		if err != nil {
+			c.s.log.Warn("closing connection: malformed request", "remote", c.remote, "session", hexID(c.session.Load()), "err", err)
+			return
+		}
+		c.received.Add(1)
+		c.s.stats.received.Add(1)
+		c.s.stats.outstanding.Add(1)
+		select {
+		case c.in <- req:
+		case <-c.closed:
+			return
+		}
+	}
+}
+
+func (c *conn) logReadErr(what string, err error) {
+	if c.isClosed() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.s.log.Info("closing connection that sent no request in time", "remote", c.remote)
+		return
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return
+	}
+	c.s.log.Warn("closing connection", "remote", c.remote, "session", hexID(c.session.Load()), "while", what, "err", err)
+}
+
+// enqueue appends one reply frame to the outbound buffer. It never blocks:
+// a client that lets outLimit bytes pile up is disconnected.
+func (c *conn) enqueue(payload []byte) {
+	c.outMu.Lock()
+	if len(c.out)+len(payload) > outLimit {
+		c.outMu.Unlock()
+		c.s.log.Warn("closing connection: client is not reading its replies", "remote", c.remote, "session", hexID(c.session.Load()), "queuedBytes", len(c.out))
+		c.close()
+		return
+	}
+	c.out = jute.AppendFrame(c.out, payload)
+	c.outMu.Unlock()
+	c.sent.Add(1)
+	c.s.stats.sent.Add(1)
+	select {
+	case c.outWake <- struct{}{}:
+	default:
+	}
+}
+
+// closeAfterFlush closes the connection once everything queued so far has
+// been written.
+func (c *conn) closeAfterFlush() {
+	c.outMu.Lock()
+	c.flushEnd = true
+	c.outMu.Unlock()
+	select {
+	case c.outWake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop writes whatever has been queued in one syscall per batch.
+func (c *conn) writeLoop() {
+	defer c.close()
+	for {
+		select {
+		case <-c.outWake:
+		case <-c.closed:
+			return
+		}
+		c.outMu.Lock()
+		buf := c.out
+		c.out = c.spare[:0]
+		end := c.flushEnd
+		c.outMu.Unlock()
+		if len(buf) > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
+			if _, err := c.nc.Write(buf); err != nil {
+				return
+			}
+		}
+		c.outMu.Lock()
+		if cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		}
+		more := len(c.out) > 0
+		c.outMu.Unlock()
+		if end && !more {
+			return
+		}
+		if more {
+			select {
+			case c.outWake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func (c *conn) writeTimeout() time.Duration {
+	if c.timeout > 0 {
+		return c.timeout
+	}
+	return 10 * c.s.opts.TickTime
+}
+
+// Notify queues a watch event (watch.Watcher).
+func (c *conn) Notify(ev proto.WatcherEvent) {
+	w := getWriter()
+	hdr := proto.ReplyHeader{Xid: proto.XidNotification, Zxid: -1}
+	hdr.Encode(w)
+	ev.Encode(w)
+	c.enqueue(w.Bytes())
+	putWriter(w)
+}
+
+var writers = sync.Pool{New: func() any { return new(jute.Writer) }}
+
+func getWriter() *jute.Writer { w := writers.Get().(*jute.Writer); w.Reset(); return w }
+
+func putWriter(w *jute.Writer) {
+	if w.Len() <= 1<<20 {
+		writers.Put(w)
+	}
+}
+
+// reply queues a reply frame.
+func (c *conn) reply(xid int32, zxid int64, code proto.ErrCode, body proto.Record) {
+	w := getWriter()
+	hdr := proto.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}
+	hdr.Encode(w)
+	if body != nil && code == proto.ErrOK {
+		body.Encode(w)
+	}
+	c.enqueue(w.Bytes())
+	putWriter(w)
+	c.lastZxid.Store(zxid)
+}

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/zkd-io/zkd/internal/fourlw"
+)
+
+// BuildTime is when this binary was built; srvr and stat print it.
+var BuildTime = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+// maybeFourLetterWord answers a four-letter word if the connection starts
+// with one. ZooKeeper tells them apart from a connect request by the first
+// four bytes, which would otherwise be the frame length.
+func (c *conn) maybeFourLetterWord(br *bufio.Reader) bool {
+	head, err := br.Peek(4)
+	if err != nil {
+		return false
+	}
+	cmd, ok := fourlw.IsCommand(head)
+	if !ok {
+		return false
+	}
+	bw := bufio.NewWriter(c.nc)
+	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := fourlw.Run(cmd, c.s.fourLetterAllowed, c.s, bw); err != nil {
+		c.s.log.Warn("four letter word failed", "cmd", cmd, "remote", c.remote, "err", err)
+	}
+	bw.Flush()
+	return true
+}
+
+func (s *Server) fourLetterAllowed(cmd string) bool {
+	return s.opts.FourLetterWordEnabled(cmd)
+}
+
+// Stats implements fourlw.Source.
+func (s *Server) Stats() fourlw.Stats {
+	minMs, avgMs, maxMs, _, _ := s.stats.lat.snapshot()
+	s.mu.RLock()
+	t := s.fsm.Tree()
+	nodes := t.Len()
+	dataSize := t.DataBytes()
+	ephemerals := 0
+	for _, id := range t.EphemeralSessions() {
+		ephemerals += len(t.Ephemerals(id))
+	}
+	zxid := s.fsm.LastZxid()
+	sessions := len(s.fsm.Sessions())
+	s.mu.RUnlock()
+	ws := s.watches.Summary()
+	return fourlw.Stats{
+		Version:          Version,
+		Built:            BuildTime,
+		Mode:             "standalone",
+		MinLatency:       minMs,
+		AvgLatency:       avgMs,
+		MaxLatency:       maxMs,
+		Received:         s.stats.received.Load(),
+		Sent:             s.stats.sent.Load(),
+		Connections:      int(s.stats.connections.Load()),
+		Outstanding:      s.stats.outstanding.Load(),
+		Zxid:             zxid,
+		NodeCount:        nodes + 1, // ZooKeeper counts the root twice ("" and "/"); tools compare against it
+		Watches:          ws.Watches,
+		WatchConnections: ws.DataConnections,
+		WatchPaths:       ws.DataPaths,
+		DataWatches:      ws.DataWatches,
+		Ephemerals:       ephemerals,
+		ApproxDataSize:   dataSize,
+		GlobalSessions:   sessions,
+		OpenFDs:          openFDs(),
+		MaxFDs:           maxFDs(),
+		Uptime:           time.Since(s.started),
+		DataDirSize:      dirSize(s.opts.DataDir),
+		LogDirSize:       dirSize(s.opts.DataLogDir),
+		Counters:         map[string]int64{"session_expired": s.stats.expired.Load()},
+	}
+}
+
+// Conns implements fourlw.Source.
+func (s *Server) Conns() []fourlw.ConnInfo {
+	s.connsMu.Lock()
+	cs := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		cs = append(cs, c)
+	}
+	s.connsMu.Unlock()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].since.Before(cs[j].since) })
+	out := make([]fourlw.ConnInfo, 0, len(cs))
+	for _, c := range cs {
+		minMs, avgMs, maxMs, lastMs, _ := c.lat.snapshot()
+		op, _ := c.lastOp.Load().(string)
+		out = append(out, fourlw.ConnInfo{
+			Remote: c.remote, InterestOps: 1, Received: c.received.Load(), Sent: c.sent.Load(),
+			SessionID: c.session.Load(), LastOp: op, LastZxid: c.lastZxid.Load(), LastCxid: -1,
+			Timeout: int(c.timeout / time.Millisecond), LastLatency: lastMs,
+			MinLatency: minMs, AvgLatency: int64(avgMs), MaxLatency: maxMs, Established: c.since,
+		})
+	}
+	return out
+}
+
+// Conf implements fourlw.Source.
+func (s *Server) Conf() []fourlw.KV {
+	o := s.opts
+	ms := func(d time.Duration) int { return int(d.Milliseconds()) }
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	conf := fourlw.ServerConf{
+		ClientPort: o.ClientPort, SecureClientPort: -1,
+		DataDir: abs(o.DataDir), DataDirSize: dirSize(o.DataDir),
+		DataLogDir: abs(o.DataLogDir), DataLogSize: dirSize(o.DataLogDir),
+		TickTime: ms(o.TickTime), MaxClientCnxns: o.MaxClientCnxns,
+		MinSessionTimeout: ms(o.MinSessionTimeout), MaxSessionTimeout: ms(o.MaxSessionTimeout),
+		ClientPortListenBacklog: -1, ServerID: int64(s.id),
+	}
+	return conf.KVs()
+}
+
+// Env implements fourlw.Source.
+func (s *Server) Env() []fourlw.KV { return fourlw.DefaultEnv(Version, BuildTime) }
+
+// ReadOnly implements fourlw.Source.
+func (s *Server) ReadOnly() bool { return false }
+
+func openFDs() int64 {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return int64(len(ents))
+}
+
+func dirSize(dir string) int64 {
+	var total int64
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	return total
+}

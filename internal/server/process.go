@@ -1,0 +1,301 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zkd-io/zkd/internal/fsm"
+	"github.com/zkd-io/zkd/internal/jute"
+	"github.com/zkd-io/zkd/internal/watch"
+	"github.com/zkd-io/zkd/proto"
+)
+
+// kind says how the pipeline treats a request.
+type kind uint8
+
+const (
+	kindRead  kind = iota // served locally when it reaches the head of the queue
+	kindWrite             // proposed at once, answered when applied
+	kindSync              // answered once everything committed before it is applied
+)
+
+type request struct {
+	xid   int32
+	op    proto.OpCode
+	rec   proto.Record // decoded body; nil for an unknown opcode
+	body  []byte       // raw body, for proposing
+	kind  kind
+	start time.Time
+	err   proto.ErrCode // set when the body could not be decoded
+
+	done chan struct{} // closed when a write or sync has its result
+	res  fsm.Result
+	ok   bool
+}
+
+// writeOps are the opcodes that change state and so go through the log.
+var writeOps = map[proto.OpCode]bool{
+	proto.OpCreate: true, proto.OpCreate2: true, proto.OpCreateContainer: true, proto.OpCreateTTL: true,
+	proto.OpDelete: true, proto.OpSetData: true, proto.OpSetACL: true, proto.OpCheck: true,
+	proto.OpMulti: true, proto.OpReconfig: true, proto.OpCloseSession: true,
+}
+
+// parse decodes a request frame. Only a frame too short for its header is an
+// error (the connection closes); a bad body is answered with
+// MarshallingError, as ZooKeeper does.
+func (c *conn) parse(frame []byte) (*request, error) {
+	r := jute.NewReader(frame)
+	var hdr proto.RequestHeader
+	if err := hdr.Decode(r); err != nil {
+		return nil, fmt.Errorf("request header: %w", err)
+	}
+	req := &request{xid: hdr.Xid, op: hdr.Type, start: time.Now()}
+	body := frame[len(frame)-r.Remaining():]
+	switch {
+	case hdr.Type == proto.OpPing, hdr.Type == proto.OpCloseSession:
+	case hdr.Type == proto.OpAuth:
+		req.rec = &proto.AuthPacket{}
+	case hdr.Type == proto.OpSetWatches:
+		req.rec = &proto.SetWatches{}
+	case hdr.Type == proto.OpSetWatches2:
+		req.rec = &proto.SetWatches2{}
+	default:
+		rec, ok := proto.NewRequest(hdr.Type)
+		if !ok || hdr.Type == proto.OpDeleteContainer {
+			req.err = proto.ErrUnimplemented
+			return req, nil
+		}
+		req.rec = rec
+	}
+	if req.rec != nil {
+		br := jute.NewReader(body)
+		// Like ZooKeeper's deserializer, ignore bytes after the record.
+		if err := req.rec.Decode(br); err != nil {
+			req.err = proto.ErrMarshallingError
+			return req, nil
+		}
+	}
+	if hdr.Type == proto.OpMulti || hdr.Type == proto.OpMultiRead {
+		if !multiOpsAllowed(hdr.Type, req.rec.(*proto.MultiRequest)) {
+			req.err = proto.ErrMarshallingError
+			return req, nil
+		}
+	}
+	switch {
+	case writeOps[hdr.Type]:
+		req.kind = kindWrite
+		req.body = append([]byte(nil), body...)
+		req.done = make(chan struct{})
+	case hdr.Type == proto.OpSync:
+		req.kind = kindSync
+		req.done = make(chan struct{})
+	}
+	return req, nil
+}
+
+func multiOpsAllowed(op proto.OpCode, m *proto.MultiRequest) bool {
+	for _, o := range m.Ops {
+		if proto.IsMultiReadOp(o.Type) != (op == proto.OpMultiRead) {
+			return false
+		}
+	}
+	return true
+}
+
+// processLoop runs the session's requests in arrival order. Writes are
+// proposed as soon as they arrive, so one session can have many in flight;
+// replies still leave in request order, and a read waits until every earlier
+// write of its session has been applied.
+func (c *conn) processLoop() {
+	var queue []*request
+	for {
+		select {
+		case req := <-c.in:
+			queue = append(queue, req)
+			c.begin(req)
+			// Take whatever else has arrived before draining, so a burst
+			// of writes is proposed together.
+			for more := true; more; {
+				select {
+				case req := <-c.in:
+					queue = append(queue, req)
+					c.begin(req)
+				default:
+					more = false
+				}
+			}
+		case <-c.wake:
+		case <-c.closed:
+			return
+		}
+		for len(queue) > 0 {
+			head := queue[0]
+			if head.done != nil {
+				select {
+				case <-head.done:
+				default:
+					goto wait
+				}
+			}
+			c.finish(head)
+			queue[0] = nil
+			queue = queue[1:]
+			if c.isClosed() {
+				return
+			}
+		}
+	wait:
+	}
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// begin starts a request's asynchronous part: proposing a write, or the
+// ReadIndex of a sync.
+func (c *conn) begin(req *request) {
+	c.s.tracker.Touch(c.session.Load(), time.Now())
+	c.lastOp.Store(req.op.String())
+	switch req.kind {
+	case kindWrite:
+		if req.err != proto.ErrOK {
+			close(req.done)
+			return
+		}
+		if req.op == proto.OpCloseSession {
+			c.closing.Store(true)
+			c.s.tracker.MarkClosing(c.session.Load())
+		}
+		c.s.propose(&fsm.Entry{
+			Session: c.session.Load(), Op: req.op, Auth: c.auth, Body: req.body,
+		}, func(res fsm.Result, ok bool) {
+			req.res, req.ok = res, ok
+			close(req.done)
+			c.signal()
+		})
+	case kindSync:
+		c.s.goRun(func() { c.s.syncWait(req); c.signal() })
+	}
+}
+
+// finish answers a request that has reached the head of the queue.
+func (c *conn) finish(req *request) {
+	defer func() {
+		c.s.stats.outstanding.Add(-1)
+		c.lat.observe(time.Since(req.start), &c.s.stats.lat)
+	}()
+	if req.err != proto.ErrOK {
+		c.reply(req.xid, c.s.lastZxid(), req.err, nil)
+		return
+	}
+	switch req.kind {
+	case kindWrite:
+		if !req.ok {
+			// The server is stopping or the proposal failed: the client
+			// will see the connection drop and retry elsewhere.
+			c.close()
+			return
+		}
+		c.reply(req.xid, req.res.Zxid, req.res.Err, req.res.Resp)
+		if req.op == proto.OpCloseSession {
+			c.closeAfterFlush()
+		}
+		return
+	case kindSync:
+		if !req.ok {
+			c.close()
+			return
+		}
+	}
+	c.serveLocal(req)
+}
+
+func (s *Server) syncWait(req *request) {
+	defer close(req.done)
+	idx, err := s.node.ReadIndex(s.ctx())
+	if err == nil {
+		err = s.node.WaitApplied(s.ctx(), idx)
+	}
+	req.ok = err == nil
+}
+
+func (s *Server) lastZxid() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.fsm.LastZxid()
+}
+
+// serveLocal answers requests that need no log entry.
+func (c *conn) serveLocal(req *request) {
+	switch req.op {
+	case proto.OpPing:
+		c.reply(proto.XidPing, c.s.lastZxid(), proto.ErrOK, nil)
+	case proto.OpAuth:
+		c.authenticate(req)
+	case proto.OpSetWatches, proto.OpSetWatches2:
+		c.setWatches(req)
+	case proto.OpAddWatch:
+		r := req.rec.(*proto.AddWatchRequest)
+		k := watch.Persistent
+		if r.Mode == proto.AddWatchPersistentRecursive {
+			k = watch.Recursive
+		}
+		c.s.watches.Add(r.Path, c, k)
+		c.reply(req.xid, c.s.lastZxid(), proto.ErrOK, &proto.ErrorResponse{Err: proto.ErrOK})
+	case proto.OpCheckWatches, proto.OpRemoveWatches:
+		c.removeWatches(req)
+	default:
+		c.read(req)
+	}
+}
+
+// read runs a read under the state's read lock and registers its watch in
+// the same critical section, so no change can slip between the two.
+func (c *conn) read(req *request) {
+	s := c.s
+	s.mu.RLock()
+	resp, code := s.fsm.Read(req.op, req.rec, c.session.Load(), c.auth)
+	zxid := s.fsm.LastZxid()
+	if k, path := watchFor(req, code); k != 0 {
+		s.watches.Add(path, c, k)
+	}
+	if m, ok := req.rec.(*proto.MultiRequest); ok && req.op == proto.OpMultiRead {
+		mr := resp.(*proto.MultiResponse)
+		for i, op := range m.Ops {
+			if k, path := watchFor(&request{op: op.Type, rec: op.Op}, mr.Results[i].Err); k != 0 {
+				s.watches.Add(path, c, k)
+			}
+		}
+	}
+	s.mu.RUnlock()
+	c.reply(req.xid, zxid, code, resp)
+}
+
+// watchFor returns the watch a read leaves behind. exists watches even a
+// missing node (to learn of its creation); the others only watch nodes they
+// could read.
+func watchFor(req *request, code proto.ErrCode) (watch.Kind, string) {
+	switch r := req.rec.(type) {
+	case *proto.ExistsRequest:
+		if r.Watch && (code == proto.ErrOK || code == proto.ErrNoNode) {
+			return watch.Data, r.Path
+		}
+	case *proto.GetDataRequest:
+		if r.Watch && code == proto.ErrOK {
+			return watch.Data, r.Path
+		}
+	case *proto.GetChildrenRequest:
+		if r.Watch && code == proto.ErrOK {
+			return watch.Child, r.Path
+		}
+	case *proto.GetChildren2Request:
+		if r.Watch && code == proto.ErrOK {
+			return watch.Child, r.Path
+		}
+	}
+	return 0, ""
+}

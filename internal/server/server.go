@@ -1,0 +1,333 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/zkd-io/zkd/internal/config"
+	"github.com/zkd-io/zkd/internal/fsm"
+	"github.com/zkd-io/zkd/internal/raftnode"
+	"github.com/zkd-io/zkd/internal/session"
+	"github.com/zkd-io/zkd/internal/watch"
+	"github.com/zkd-io/zkd/proto"
+)
+
+// Version is zkd's version, shown by srvr and stat.
+var Version = "0.1.0"
+
+// Server is one zkd server.
+type Server struct {
+	opts *config.Options
+	log  *slog.Logger
+	id   uint64
+
+	node    *raftnode.Node
+	tracker *session.Tracker
+	watches *watch.Registry
+
+	// mu serialises Apply (writer) against reads and watch registration
+	// (readers), so that a read and the watch it sets see one state.
+	mu  sync.RWMutex
+	fsm *fsm.FSM
+
+	waiters waitTable
+	reqSeq  atomic.Uint64
+	nextSID atomic.Int64
+
+	ln      net.Listener
+	connsMu sync.Mutex
+	conns   map[*conn]struct{}
+	perIP   map[string]int
+	owners  map[int64]*conn // session id -> the connection serving it
+
+	stats   serverStats
+	started time.Time
+
+	baseCtx   context.Context // cancelled when the server stops
+	cancel    context.CancelFunc
+	fatalOnce sync.Once
+	fatalErr  atomic.Value // error
+	quit      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// New prepares a server from validated options. Start brings it up.
+func New(opts *config.Options, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	id := opts.MyID
+	if id == 0 {
+		id = 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		baseCtx: ctx,
+		cancel:  cancel,
+		opts:    opts,
+		log:     log,
+		id:      id,
+		tracker: session.NewTracker(),
+		watches: watch.New(),
+		fsm:     fsm.New(fsm.Options{ExtendedTypes: opts.ExtendedTypesEnabled, SuperDigest: opts.SuperDigest}),
+		conns:   map[*conn]struct{}{},
+		perIP:   map[string]int{},
+		owners:  map[int64]*conn{},
+		quit:    make(chan struct{}),
+	}
+}
+
+// Start recovers the state from disk, joins the Raft group and starts
+// listening for clients.
+func (s *Server) Start() error {
+	s.started = time.Now()
+	// Session ids are ZooKeeper's: the server id in the top byte, then the
+	// start time in milliseconds, so ids stay unique across restarts.
+	// Java's unsigned shift (>>>): the top byte must stay free for the id,
+	// or the id could look like a TTL or container owner.
+	s.nextSID.Store(int64(s.id)<<56 | int64(uint64(time.Now().UnixMilli()<<24)>>8))
+
+	tick := s.opts.TickTime / 10
+	if tick <= 0 {
+		tick = 100 * time.Millisecond
+	}
+	node, err := raftnode.Start(raftnode.Config{
+		ID:              s.id,
+		Peers:           []uint64{s.id},
+		WALDir:          filepath.Join(s.opts.DataLogDir, "wal"),
+		SnapDir:         filepath.Join(s.opts.DataDir, "snap"),
+		TickInterval:    tick,
+		ElectionTicks:   10,
+		HeartbeatTicks:  1,
+		SnapCount:       uint64(s.opts.SnapCount),
+		SnapRetainCount: s.opts.SnapRetainCount,
+		Logger:          s.log,
+	}, s)
+	if err != nil {
+		return err
+	}
+	s.node = node
+	// Sessions recovered from disk get a full timeout, as after a leader
+	// change: their clients may still come back.
+	now := time.Now()
+	s.mu.RLock()
+	for _, ss := range s.fsm.Sessions() {
+		s.tracker.Add(ss.ID, time.Duration(ss.Timeout)*time.Millisecond, now)
+	}
+	s.mu.RUnlock()
+
+	addr := net.JoinHostPort(s.opts.ClientPortAddress, fmt.Sprint(s.opts.ClientPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		node.Stop()
+		return fmt.Errorf("client port: %w", err)
+	}
+	s.ln = ln
+	s.log.Info("serving clients", "addr", ln.Addr().String(), "dataDir", s.opts.DataDir, "serverId", s.id)
+	s.goRun(s.acceptLoop)
+	s.goRun(s.expiryLoop)
+	s.goRun(s.containerLoop)
+	s.goRun(s.watchFatal)
+	return nil
+}
+
+func (s *Server) goRun(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+// ctx is a context that ends when the server stops.
+func (s *Server) ctx() context.Context { return s.baseCtx }
+
+// Addr is the client listener's address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Done is closed when the server stops, by Close or by a fatal error.
+func (s *Server) Done() <-chan struct{} { return s.quit }
+
+// Err returns the fatal error that stopped the server, if any.
+func (s *Server) Err() error {
+	if v := s.fatalErr.Load(); v != nil {
+		return v.(error)
+	}
+	return nil
+}
+
+// Close stops accepting, closes every connection, stops Raft and waits for
+// every goroutine the server started.
+func (s *Server) Close() error {
+	s.stop()
+	s.wg.Wait()
+	if s.node != nil {
+		s.node.Stop()
+	}
+	return s.Err()
+}
+
+func (s *Server) stop() {
+	s.fatalOnce.Do(func() {
+		close(s.quit)
+		s.cancel()
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		// Close outside connsMu: a closing connection unregisters itself,
+		// which takes connsMu.
+		s.connsMu.Lock()
+		open := make([]*conn, 0, len(s.conns))
+		for c := range s.conns {
+			open = append(open, c)
+		}
+		s.connsMu.Unlock()
+		for _, c := range open {
+			c.close()
+		}
+		s.waiters.failAll()
+	})
+}
+
+// watchFatal stops the server when persistence fails: a write that cannot be
+// made durable must never be acknowledged.
+func (s *Server) watchFatal() {
+	select {
+	case err := <-s.node.Err():
+		if err != nil {
+			s.fatalErr.Store(err)
+			s.log.Error("stopping: persistence failed; no further writes are acknowledged", "err", err)
+			s.stop()
+		}
+	case <-s.quit:
+	}
+}
+
+// Apply is called by raftnode with each committed entry, in log order.
+func (s *Server) Apply(e *raftpb.Entry) {
+	if e.GetType() != raftpb.EntryType_EntryNormal {
+		return
+	}
+	s.mu.Lock()
+	res, err := s.fsm.Apply(e.GetIndex(), e.GetTerm(), e.GetData())
+	if err != nil {
+		s.mu.Unlock()
+		s.fatalErr.Store(fmt.Errorf("applying entry %d: %w", e.GetIndex(), err))
+		s.log.Error("stopping: undecodable log entry", "index", e.GetIndex(), "err", err)
+		go s.stop()
+		return
+	}
+	// Watches fire under the lock: any read that runs after this entry
+	// finds the event already queued on its connection.
+	for _, ev := range res.Events {
+		s.watches.Trigger(ev.Type, ev.Path)
+	}
+	s.mu.Unlock()
+	s.afterApply(res)
+}
+
+func (s *Server) afterApply(res fsm.Result) {
+	switch {
+	case res.Op == proto.OpCreateSession:
+		s.tracker.Add(res.Session, time.Duration(res.Timeout)*time.Millisecond, time.Now())
+	case res.Closed != 0:
+		s.tracker.Remove(res.Closed)
+		s.sessionClosed(res.Closed)
+	}
+	if res.Origin == s.id {
+		s.waiters.deliver(res.ReqID, res)
+	}
+}
+
+// Snapshot implements raftnode.StateMachine.
+func (s *Server) Snapshot() (func(io.Writer) error, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.fsm.Snapshot(), nil
+}
+
+// Restore implements raftnode.StateMachine.
+func (s *Server) Restore(r io.Reader) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fsm.Restore(r)
+}
+
+// propose submits an entry and calls done with its result once it is
+// applied, or with ok=false if the server stops first or the proposal fails.
+func (s *Server) propose(e *fsm.Entry, done func(res fsm.Result, ok bool)) {
+	e.Origin = s.id
+	e.ReqID = s.reqSeq.Add(1)
+	if e.Time == 0 {
+		e.Time = time.Now().UnixMilli()
+	}
+	s.waiters.add(e.ReqID, done)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.node.Propose(ctx, e.Marshal()); err != nil {
+		if s.waiters.remove(e.ReqID) {
+			s.log.Warn("proposal failed", "op", e.Op.String(), "err", err)
+			done(fsm.Result{}, false)
+		}
+	}
+}
+
+// newSessionID returns a fresh session id.
+func (s *Server) newSessionID() int64 { return s.nextSID.Add(1) }
+
+func newPassword() []byte {
+	b := make([]byte, 16)
+	rand.Read(b) // never fails: the runtime aborts if the OS has no randomness
+	return b
+}
+
+// waitTable routes applied results to the requests waiting for them.
+type waitTable struct {
+	mu sync.Mutex
+	m  map[uint64]func(fsm.Result, bool)
+}
+
+func (w *waitTable) add(id uint64, fn func(fsm.Result, bool)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = map[uint64]func(fsm.Result, bool){}
+	}
+	w.m[id] = fn
+}
+
+func (w *waitTable) take(id uint64) func(fsm.Result, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fn := w.m[id]
+	delete(w.m, id)
+	return fn
+}
+
+func (w *waitTable) remove(id uint64) bool { return w.take(id) != nil }
+
+func (w *waitTable) deliver(id uint64, res fsm.Result) {
+	if fn := w.take(id); fn != nil {
+		fn(res, true)
+	}
+}
+
+func (w *waitTable) failAll() {
+	w.mu.Lock()
+	m := w.m
+	w.m = nil
+	w.mu.Unlock()
+	for _, fn := range m {
+		fn(fsm.Result{}, false)
+	}
+}
