@@ -3,6 +3,9 @@
 //	zkd                      standalone server on port 2181, data in ./zkd-data
 //	zkd zoo.cfg              read an Apache ZooKeeper config file as is
 //	zkd -config zoo.cfg      the same
+//	zkd wal dump DIR         print the log's entries
+//	zkd snapshot inspect F   summarise a snapshot file (-tree prints the tree)
+//	zkd snapshot verify DIR  check every snapshot's checksums
 //
 // It only turns flags and the config file into options, runs the server and
 // handles signals; everything else lives in internal/server.
@@ -25,6 +28,11 @@ import (
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
+	if len(args) > 0 {
+		if tool, ok := tools[args[0]]; ok {
+			return tool(args[1:], os.Stdout, os.Stderr)
+		}
+	}
 	fs := flag.NewFlagSet("zkd", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "Apache ZooKeeper zoo.cfg to read")
 	logFormat := fs.String("log-format", "", `log encoding: "text" or "json" (overrides zkd.logFormat)`)
