@@ -1,0 +1,39 @@
+package session
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestTrackerExpiry(t *testing.T) {
+	tr := NewTracker()
+	t0 := time.Unix(1000, 0)
+	tr.Add(1, time.Second, t0)
+	tr.Add(2, 3*time.Second, t0)
+	if got := tr.Expire(t0.Add(500 * time.Millisecond)); got != nil {
+		t.Fatalf("nothing due yet: got %v", got)
+	}
+	tr.Touch(1, t0.Add(900*time.Millisecond))
+	if got := tr.Expire(t0.Add(1500 * time.Millisecond)); got != nil {
+		t.Fatalf("touched session expired early: %v", got)
+	}
+	if got := tr.Expire(t0.Add(3500 * time.Millisecond)); !reflect.DeepEqual(got, []int64{1, 2}) {
+		t.Fatalf("got %v, want [1 2]", got)
+	}
+	if got := tr.Expire(t0.Add(4 * time.Second)); got != nil {
+		t.Fatalf("a closing session was returned twice: %v", got)
+	}
+	if tr.Touch(1, t0.Add(4*time.Second)) || tr.Live(1) {
+		t.Fatal("a closing session must not come back to life")
+	}
+	tr.Retry(2)
+	if got := tr.Expire(t0.Add(5 * time.Second)); !reflect.DeepEqual(got, []int64{2}) {
+		t.Fatalf("after Retry: got %v", got)
+	}
+	tr.Remove(1)
+	tr.Remove(2)
+	if tr.Len() != 0 {
+		t.Fatalf("Len after Remove: %d", tr.Len())
+	}
+}

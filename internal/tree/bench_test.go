@@ -1,0 +1,64 @@
+package tree
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/zkd-io/zkd/proto"
+)
+
+func benchTree(b *testing.B, n int) (*Tree, []string) {
+	tr := New()
+	parent := tr.Create(tr.Get("/"), "/b", nil, proto.OpenACLUnsafe, 0, 1, 1)
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = "/b/n" + strconv.Itoa(i)
+		parent = tr.Create(parent, paths[i], make([]byte, 100), proto.OpenACLUnsafe, 0, int64(i+2), 1)
+	}
+	return tr, paths
+}
+
+func BenchmarkGet(b *testing.B) {
+	tr, paths := benchTree(b, 100000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if tr.Get(paths[i%len(paths)]) == nil {
+			b.Fatal("missing")
+		}
+	}
+}
+
+func BenchmarkCreate(b *testing.B) {
+	tr := New()
+	parent := tr.Create(tr.Get("/"), "/b", nil, proto.OpenACLUnsafe, 0, 1, 1)
+	paths := make([]string, b.N)
+	for i := range paths {
+		paths[i] = "/b/n" + strconv.Itoa(i)
+	}
+	data := make([]byte, 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		parent = tr.Create(parent, paths[i], data, proto.OpenACLUnsafe, 0, int64(i+2), 1)
+	}
+}
+
+func BenchmarkSetData(b *testing.B) {
+	tr, paths := benchTree(b, 100000)
+	data := make([]byte, 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr.SetData(tr.Get(paths[i%len(paths)]), data, int64(i), 1)
+	}
+}
+
+func BenchmarkClone(b *testing.B) {
+	tr, _ := benchTree(b, 100000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = tr.Clone()
+	}
+}
