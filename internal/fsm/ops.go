@@ -75,14 +75,17 @@ func (f *FSM) create(e *Entry, op proto.OpCode, a createArgs, zxid int64, events
 	if parent.IsEphemeral() {
 		return nil, proto.ErrNoChildrenForEphemerals
 	}
+	// The opcode, not the flags, decides containers and TTL nodes, as in
+	// ZooKeeper's prep step: createContainer always makes a container, and
+	// plain create with the container flag makes a persistent node.
 	var owner int64
 	switch {
+	case op == proto.OpCreateContainer:
+		owner = tree.ContainerOwner
+	case op == proto.OpCreateTTL:
+		owner = tree.TTLOwner(a.ttl)
 	case mode == proto.ModeEphemeral || mode == proto.ModeEphemeralSequential:
 		owner = e.Session
-	case mode == proto.ModeContainer:
-		owner = tree.ContainerOwner
-	case isTTL:
-		owner = tree.TTLOwner(a.ttl)
 	}
 	n := f.tree.Create(parent, path, a.data, acl, owner, zxid, e.Time)
 	*events = append(*events, Event{proto.EventNodeCreated, path}, Event{proto.EventNodeChildrenChanged, parentPath})
@@ -209,8 +212,14 @@ func (f *FSM) multi(e *Entry, m *proto.MultiRequest, zxid int64) Result {
 			break
 		}
 		typ := op.Type
-		if typ == proto.OpCreateTTL || typ == proto.OpCreateContainer {
+		switch typ {
+		case proto.OpCreateTTL, proto.OpCreateContainer:
 			typ = proto.OpCreate2 // a multi response has no result type of their own
+		case proto.OpCreate2:
+			// ZooKeeper answers create2 inside a multi with a plain create
+			// result (path only).
+			typ = proto.OpCreate
+			resp = &proto.CreateResponse{Path: resp.(*proto.Create2Response).Path}
 		}
 		results[i] = proto.MultiResult{Type: typ, Resp: resp}
 	}

@@ -13,15 +13,14 @@ func (f *FSM) Read(op proto.OpCode, req proto.Record, session int64, ids []proto
 	t := f.tree
 	switch r := req.(type) {
 	case *proto.ExistsRequest:
+		// exists needs no permission in ZooKeeper: a node's existence
+		// and Stat are not protected by its ACL.
 		if strings.IndexByte(r.Path, 0) >= 0 {
 			return nil, proto.ErrBadArguments
 		}
-		n := t.Get(r.Path)
+		n := f.get(r.Path)
 		if n == nil {
 			return nil, proto.ErrNoNode
-		}
-		if !f.checker.Allowed(n.ACL(), proto.PermRead, ids) {
-			return nil, proto.ErrNoAuth
 		}
 		return &proto.ExistsResponse{Stat: n.Stat()}, proto.ErrOK
 	case *proto.GetDataRequest:
@@ -34,20 +33,20 @@ func (f *FSM) Read(op proto.OpCode, req proto.Record, session int64, ids []proto
 		if _, code := f.readable(r.Path, proto.PermRead, ids); code != proto.ErrOK {
 			return nil, code
 		}
-		return &proto.GetChildrenResponse{Children: nonNil(t.Children(r.Path))}, proto.ErrOK
+		return &proto.GetChildrenResponse{Children: nonNil(t.Children(readPath(r.Path)))}, proto.ErrOK
 	case *proto.GetChildren2Request:
 		n, code := f.readable(r.Path, proto.PermRead, ids)
 		if code != proto.ErrOK {
 			return nil, code
 		}
-		return &proto.GetChildren2Response{Children: nonNil(t.Children(r.Path)), Stat: n.Stat()}, proto.ErrOK
+		return &proto.GetChildren2Response{Children: nonNil(t.Children(n.Path())), Stat: n.Stat()}, proto.ErrOK
 	case *proto.GetACLRequest:
 		return f.getACL(r, ids)
 	case *proto.GetAllChildrenNumberRequest:
 		if _, code := f.readable(r.Path, proto.PermRead, ids); code != proto.ErrOK {
 			return nil, code
 		}
-		return &proto.GetAllChildrenNumberResponse{TotalNumber: int32(t.CountDescendants(r.Path))}, proto.ErrOK
+		return &proto.GetAllChildrenNumberResponse{TotalNumber: int32(t.CountDescendants(readPath(r.Path)))}, proto.ErrOK
 	case *proto.GetEphemeralsRequest:
 		all := t.Ephemerals(session)
 		out := make([]string, 0, len(all))
@@ -77,8 +76,19 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// readPath maps the path of a read to the node ZooKeeper looks up: its
+// node table holds the root under "" as well as "/".
+func readPath(path string) string {
+	if path == "" {
+		return "/"
+	}
+	return path
+}
+
+func (f *FSM) get(path string) *tree.Node { return f.tree.Get(readPath(path)) }
+
 func (f *FSM) readable(path string, perm int32, ids []proto.ID) (*tree.Node, proto.ErrCode) {
-	n := f.tree.Get(path)
+	n := f.get(path)
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}

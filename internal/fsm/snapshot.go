@@ -82,7 +82,7 @@ func (f *FSM) Snapshot() func(io.Writer) error {
 			}
 			w.String(n.Path())
 			w.Buffer(n.Data)
-			st := n.Stat()
+			st := n.PersistedStat()
 			st.Encode(&w)
 			count++
 			if w.Len() >= snapChunkBytes {

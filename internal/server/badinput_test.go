@@ -58,9 +58,22 @@ func TestUnknownOpcodeKeepsConnection(t *testing.T) {
 	s := startServer(t)
 	r := dialRaw(t, s)
 	r.handshake(proto.ConnectRequest{})
-	for _, op := range []proto.OpCode{999, -77, proto.OpDeleteContainer} {
-		if code := r.call(op, nil, nil); code != proto.ErrUnimplemented {
-			t.Errorf("opcode %d: got %v, want Unimplemented", op, code)
+	for _, tt := range []struct {
+		op   proto.OpCode
+		want proto.ErrCode
+	}{
+		{999, proto.ErrUnimplemented},
+		{-77, proto.ErrUnimplemented},
+		{proto.OpDeleteContainer, proto.ErrBadArguments},
+		{proto.OpCreateSession, proto.ErrMarshallingError},
+	} {
+		xid := r.send(tt.op, nil)
+		h, _ := r.reply(nil)
+		if h.Xid != xid || h.Err != tt.want {
+			t.Errorf("opcode %d: got %+v, want %v", tt.op, h, tt.want)
+		}
+		if tt.want == proto.ErrUnimplemented && h.Zxid != -1 {
+			t.Errorf("opcode %d: got zxid %d, want -1 as ZooKeeper answers", tt.op, h.Zxid)
 		}
 	}
 	// A known opcode with a malformed body gets MarshallingError.

@@ -85,6 +85,14 @@ func (c *conn) resume(req *proto.ConnectRequest) bool {
 		// ZooKeeper answers an unknown session or a wrong password with a
 		// zero timeout and session id; the client reports it as expired.
 		c.s.log.Info("refusing to resume an invalid session", "session", hexID(req.SessionID), "remote", c.remote)
+		// ZooKeeper also drops the connection currently serving that
+		// session id.
+		c.s.connsMu.Lock()
+		owner := c.s.owners[req.SessionID]
+		c.s.connsMu.Unlock()
+		if owner != nil {
+			owner.close()
+		}
 		c.sendConnectResponse(req, 0, make([]byte, 16))
 		c.closeAfterFlush()
 		return false

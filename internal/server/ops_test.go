@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -186,7 +187,8 @@ func TestRawOnlyOperations(t *testing.T) {
 		t.Fatalf("create2: got %v %+v", code, c2)
 	}
 	var ttl proto.Create2Response
-	if code := r.call(proto.OpCreateTTL, &proto.CreateTTLRequest{Path: "/ttl", ACL: proto.OpenACLUnsafe, Flags: proto.ModePersistentWithTTL, TTL: 60000}, &ttl); code != proto.ErrOK || uint64(ttl.Stat.EphemeralOwner) != 0xff0000000000ea60 {
+	// Clients see no owner on TTL nodes and containers, as in ZooKeeper.
+	if code := r.call(proto.OpCreateTTL, &proto.CreateTTLRequest{Path: "/ttl", ACL: proto.OpenACLUnsafe, Flags: proto.ModePersistentWithTTL, TTL: 60000}, &ttl); code != proto.ErrOK || ttl.Stat.EphemeralOwner != 0 {
 		t.Fatalf("createTTL: got %v owner %#x", code, uint64(ttl.Stat.EphemeralOwner))
 	}
 	var who proto.WhoAmIResponse
@@ -277,5 +279,26 @@ func TestSetWatches2FiresMissedChanges(t *testing.T) {
 		if _, ok := got[want]; !ok {
 			t.Errorf("missing event %s; got %v", want, got)
 		}
+	}
+}
+
+// TestPipelinedReadSeesOnlyEarlierWrites sends write, read, write without
+// waiting: the read must see the first write and not the second.
+func TestPipelinedReadSeesOnlyEarlierWrites(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s)
+	r.handshake(proto.ConnectRequest{})
+	r.call(proto.OpCreate, &proto.CreateRequest{Path: "/p", Data: []byte("0"), ACL: proto.OpenACLUnsafe}, nil)
+	for i := 0; i < 200; i++ {
+		first, second := []byte(fmt.Sprint("a", i)), []byte(fmt.Sprint("b", i))
+		r.send(proto.OpSetData, &proto.SetDataRequest{Path: "/p", Data: first, Version: -1})
+		readXid := r.send(proto.OpGetData, &proto.GetDataRequest{Path: "/p"})
+		r.send(proto.OpSetData, &proto.SetDataRequest{Path: "/p", Data: second, Version: -1})
+		r.reply(nil)
+		var got proto.GetDataResponse
+		if h, _ := r.reply(&got); h.Xid != readXid || string(got.Data) != string(first) {
+			t.Fatalf("round %d: read (xid %d) got %q, want %q", i, h.Xid, got.Data, first)
+		}
+		r.reply(nil)
 	}
 }

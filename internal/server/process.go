@@ -28,9 +28,10 @@ type request struct {
 	start time.Time
 	err   proto.ErrCode // set when the body could not be decoded
 
-	done chan struct{} // closed when a write or sync has its result
-	res  fsm.Result
-	ok   bool
+	started bool          // processor only: the write was proposed / the sync begun
+	done    chan struct{} // closed when a write or sync has its result
+	res     fsm.Result
+	ok      bool
 }
 
 // writeOps are the opcodes that change state and so go through the log.
@@ -59,9 +60,16 @@ func (c *conn) parse(frame []byte) (*request, error) {
 		req.rec = &proto.SetWatches{}
 	case hdr.Type == proto.OpSetWatches2:
 		req.rec = &proto.SetWatches2{}
+	case hdr.Type == proto.OpDeleteContainer:
+		// Only the server's own sweep may delete containers.
+		req.err = proto.ErrBadArguments
+		return req, nil
+	case hdr.Type == proto.OpCreateSession:
+		req.err = proto.ErrMarshallingError
+		return req, nil
 	default:
 		rec, ok := proto.NewRequest(hdr.Type)
-		if !ok || hdr.Type == proto.OpDeleteContainer {
+		if !ok {
 			req.err = proto.ErrUnimplemented
 			return req, nil
 		}
@@ -74,6 +82,10 @@ func (c *conn) parse(frame []byte) (*request, error) {
 			req.err = proto.ErrMarshallingError
 			return req, nil
 		}
+	}
+	if r, ok := req.rec.(*proto.AddWatchRequest); ok && r.Mode != proto.AddWatchPersistent && r.Mode != proto.AddWatchPersistentRecursive {
+		req.err = proto.ErrMarshallingError // ZooKeeper cannot map the mode
+		return req, nil
 	}
 	if hdr.Type == proto.OpMulti || hdr.Type == proto.OpMultiRead {
 		if !multiOpsAllowed(hdr.Type, req.rec.(*proto.MultiRequest)) {
@@ -112,14 +124,12 @@ func (c *conn) processLoop() {
 		select {
 		case req := <-c.in:
 			queue = append(queue, req)
-			c.begin(req)
 			// Take whatever else has arrived before draining, so a burst
 			// of writes is proposed together.
 			for more := true; more; {
 				select {
 				case req := <-c.in:
 					queue = append(queue, req)
-					c.begin(req)
 				default:
 					more = false
 				}
@@ -128,24 +138,57 @@ func (c *conn) processLoop() {
 		case <-c.closed:
 			return
 		}
-		for len(queue) > 0 {
-			head := queue[0]
-			if head.done != nil {
-				select {
-				case <-head.done:
-				default:
-					goto wait
-				}
-			}
-			c.finish(head)
-			queue[0] = nil
-			queue = queue[1:]
-			if c.isClosed() {
-				return
+		for {
+			c.startReady(queue)
+			var progressed bool
+			if queue, progressed = c.drain(queue); !progressed || len(queue) == 0 {
+				break
 			}
 		}
-	wait:
+		if c.isClosed() {
+			return
+		}
 	}
+}
+
+// startReady starts the asynchronous part of queued requests, in order, up
+// to the first read that is still waiting: a write proposed before an
+// earlier read has run could change what that read sees.
+func (c *conn) startReady(queue []*request) {
+	for i, req := range queue {
+		if req.kind == kindRead && i > 0 {
+			return
+		}
+		if req.kind != kindRead && !req.started {
+			req.started = true
+			c.begin(req)
+		}
+	}
+}
+
+// drain answers requests from the head of the queue while they are ready,
+// and reports whether it answered any.
+func (c *conn) drain(queue []*request) ([]*request, bool) {
+	progressed := false
+	for len(queue) > 0 {
+		head := queue[0]
+		if head.done != nil {
+			select {
+			case <-head.done:
+			default:
+				goto wait
+			}
+		}
+		c.finish(head)
+		progressed = true
+		queue[0] = nil
+		queue = queue[1:]
+		if c.isClosed() {
+			return nil, false
+		}
+	}
+wait:
+	return queue, progressed
 }
 
 func (c *conn) signal() {
@@ -189,7 +232,11 @@ func (c *conn) finish(req *request) {
 		c.lat.observe(time.Since(req.start), &c.s.stats.lat)
 	}()
 	if req.err != proto.ErrOK {
-		c.reply(req.xid, c.s.lastZxid(), req.err, nil)
+		zxid := c.s.lastZxid()
+		if req.err == proto.ErrUnimplemented {
+			zxid = -1 // as ZooKeeper's UnimplementedRequestProcessor answers
+		}
+		c.reply(req.xid, zxid, req.err, nil)
 		return
 	}
 	switch req.kind {
@@ -238,6 +285,10 @@ func (c *conn) serveLocal(req *request) {
 		c.authenticate(req)
 	case proto.OpSetWatches, proto.OpSetWatches2:
 		c.setWatches(req)
+	case proto.OpSasl:
+		// No SASL provider is configured: ZooKeeper answers with an
+		// empty token.
+		c.reply(req.xid, c.s.lastZxid(), proto.ErrOK, &proto.SetSASLResponse{})
 	case proto.OpAddWatch:
 		r := req.rec.(*proto.AddWatchRequest)
 		k := watch.Persistent
@@ -263,14 +314,8 @@ func (c *conn) read(req *request) {
 	if k, path := watchFor(req, code); k != 0 {
 		s.watches.Add(path, c, k)
 	}
-	if m, ok := req.rec.(*proto.MultiRequest); ok && req.op == proto.OpMultiRead {
-		mr := resp.(*proto.MultiResponse)
-		for i, op := range m.Ops {
-			if k, path := watchFor(&request{op: op.Type, rec: op.Op}, mr.Results[i].Err); k != 0 {
-				s.watches.Add(path, c, k)
-			}
-		}
-	}
+	// multiRead sets no watches, whatever its ops' watch flags say, as in
+	// ZooKeeper.
 	s.mu.RUnlock()
 	c.reply(req.xid, zxid, code, resp)
 }

@@ -23,11 +23,11 @@ func (c *conn) authenticate(req *request) {
 		c.addAuth(proto.ID{Scheme: "ip", ID: c.ip})
 	default:
 		c.s.log.Warn("authentication failed: no provider for scheme", "scheme", p.Scheme, "remote", c.remote, "session", hexID(c.session.Load()))
-		c.reply(proto.XidAuth, 0, proto.ErrAuthFailed, nil)
+		c.reply(req.xid, 0, proto.ErrAuthFailed, nil)
 		c.closeAfterFlush()
 		return
 	}
-	c.reply(proto.XidAuth, 0, proto.ErrOK, nil)
+	c.reply(req.xid, 0, proto.ErrOK, nil)
 }
 
 func (c *conn) addAuth(id proto.ID) {
@@ -93,7 +93,7 @@ func (c *conn) setWatches(req *request) {
 	}
 	zxid := s.fsm.LastZxid()
 	s.mu.RUnlock()
-	c.reply(proto.XidSetWatches, zxid, proto.ErrOK, nil)
+	c.reply(req.xid, zxid, proto.ErrOK, nil)
 }
 
 // watchKinds maps a WatcherType of checkWatches / removeWatches to the

@@ -160,14 +160,18 @@ func parseIP(s string) net.IP {
 func validID(scheme, id string) bool {
 	switch scheme {
 	case "digest":
-		// Java's id.split(":").length > 1: a user, a colon and a
-		// non-empty remainder.
-		_, rest, ok := strings.Cut(id, ":")
-		return ok && strings.Trim(rest, ":") != ""
+		// Java's id.split(":").length == 2: trailing empty parts are
+		// dropped, so "a:" has one part and "a:b:c" three.
+		parts := strings.Split(id, ":")
+		for len(parts) > 0 && parts[len(parts)-1] == "" {
+			parts = parts[:len(parts)-1]
+		}
+		return len(parts) == 2
 	case "ip":
+		// ZooKeeper's IP provider takes IPv4 addresses only.
 		base, bitsStr, hasBits := strings.Cut(id, "/")
 		ip := parseIP(base)
-		if ip == nil {
+		if ip == nil || len(ip) != net.IPv4len {
 			return false
 		}
 		if hasBits {

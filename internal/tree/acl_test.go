@@ -72,6 +72,8 @@ func TestFixupACL(t *testing.T) {
 		{"digest without colon", acl("digest", "bob"), nil, nil},
 		{"digest with empty hash", acl("digest", "bob:"), nil, nil},
 		{"digest ok", acl("digest", "bob:x"), nil, acl("digest", "bob:x")},
+		{"digest with two colons", acl("digest", "a:b:c"), nil, nil},
+		{"ip v6", acl("ip", "::1"), nil, nil},
 		{"ip ok", acl("ip", "10.0.0.0/8"), nil, acl("ip", "10.0.0.0/8")},
 		{"ip bad bits", acl("ip", "10.0.0.0/33"), nil, nil},
 		{"ip garbage", acl("ip", "ten"), nil, nil},

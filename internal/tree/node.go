@@ -29,10 +29,14 @@ type Node struct {
 
 	Czxid, Mzxid, Pzxid int64
 	Ctime, Mtime        int64
-	Version, Cversion   int32
-	Aversion            int32
-	NumChildren         int32
-	Owner               int64 // ephemeralOwner: session id, ContainerOwner, TTLOwner(ttl) or 0
+	Version             int32
+	// Cversion is what ZooKeeper persists: the number of children ever
+	// created. Sequential suffixes come from it. Clients are shown
+	// 2*Cversion-NumChildren, which counts deletes too (see Stat).
+	Cversion    int32
+	Aversion    int32
+	NumChildren int32
+	Owner       int64 // ephemeralOwner: session id, ContainerOwner, TTLOwner(ttl) or 0
 }
 
 // Path is the node's absolute path.
@@ -46,8 +50,21 @@ func (n *Node) ACL() []proto.ACL {
 	return n.acl.list
 }
 
-// Stat returns the node's Stat as ZooKeeper reports it.
+// Stat returns the node's Stat as ZooKeeper shows it to clients: cversion
+// counts every child change (each create has a matching delete except for
+// the children still present), and containers and TTL nodes show no owner.
 func (n *Node) Stat() proto.Stat {
+	st := n.PersistedStat()
+	st.Cversion = 2*n.Cversion - n.NumChildren
+	if !n.IsEphemeral() {
+		st.EphemeralOwner = 0
+	}
+	return st
+}
+
+// PersistedStat returns the node's fields as stored: the create count in
+// Cversion and the real owner. Snapshots use it; Insert takes it back.
+func (n *Node) PersistedStat() proto.Stat {
 	return proto.Stat{
 		Czxid: n.Czxid, Mzxid: n.Mzxid, Ctime: n.Ctime, Mtime: n.Mtime,
 		Version: n.Version, Cversion: n.Cversion, Aversion: n.Aversion,

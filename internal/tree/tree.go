@@ -55,16 +55,17 @@ func empty() *Tree {
 
 // New returns a tree holding the nodes ZooKeeper starts with: /, /zookeeper,
 // /zookeeper/quota and /zookeeper/config. Their Stat fields match a fresh
-// Apache ZooKeeper (including its negative cversions and the config node's
-// aversion of -1), because clients and tools see them.
+// Apache ZooKeeper, because clients and tools see them: their children were
+// not "created", so clients see cversions of -1 and -2, and the config node
+// has an aversion of -1.
 func New() *Tree {
 	t := empty()
 	open := proto.OpenACLUnsafe
 	// Their data is empty, not null: ZooKeeper replies with a zero-length
 	// buffer, and some clients tell the two apart.
 	none := []byte{}
-	t.put(&Node{path: RootPath, Data: none, acl: t.acls.intern(open), Cversion: -1, NumChildren: 1})
-	t.put(&Node{path: ProcPath, Data: none, acl: t.acls.intern(open), Cversion: -2, NumChildren: 2})
+	t.put(&Node{path: RootPath, Data: none, acl: t.acls.intern(open), NumChildren: 1})
+	t.put(&Node{path: ProcPath, Data: none, acl: t.acls.intern(open), NumChildren: 2})
 	t.put(&Node{path: QuotaPath, Data: none, acl: t.acls.intern(open)})
 	t.put(&Node{path: ConfigPath, Data: none, acl: t.acls.intern(proto.ReadACLUnsafe), Aversion: -1})
 	return t
@@ -172,7 +173,8 @@ func (t *Tree) Create(parent *Node, path string, data []byte, acl []proto.ACL, o
 }
 
 // Delete removes n, which must have no children, and updates its parent:
-// cversion+1, numChildren-1, and pzxid if zxid is newer.
+// numChildren-1 (which raises the cversion clients see), and pzxid if zxid
+// is newer.
 func (t *Tree) Delete(n *Node, zxid int64) {
 	parent := t.Get(Parent(n.path))
 	t.remove(n.path)
@@ -180,7 +182,6 @@ func (t *Tree) Delete(n *Node, zxid int64) {
 		return
 	}
 	p := parent.clone()
-	p.Cversion++
 	p.NumChildren--
 	if zxid > p.Pzxid {
 		p.Pzxid = zxid
@@ -208,8 +209,9 @@ func (t *Tree) SetACL(n *Node, acl []proto.ACL) *Node {
 	return c
 }
 
-// Insert adds a fully formed node as is, for restoring a snapshot. Nodes
-// must arrive parents first; the parent's counters are not touched.
+// Insert adds a fully formed node as is, for restoring a snapshot; stat is
+// what PersistedStat returned. Nodes must arrive parents first; the parent's
+// counters are not touched.
 func (t *Tree) Insert(path string, data []byte, acl []proto.ACL, stat proto.Stat) {
 	t.put(&Node{
 		path: path, Data: data, acl: t.acls.intern(acl), Owner: stat.EphemeralOwner,

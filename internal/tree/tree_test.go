@@ -34,9 +34,9 @@ func TestNewTreeMatchesZooKeeper(t *testing.T) {
 		if n == nil {
 			t.Fatalf("%s missing", tt.path)
 		}
-		if n.Cversion != tt.cversion || n.Aversion != tt.aversion || n.NumChildren != tt.nChildren {
+		if st := n.Stat(); st.Cversion != tt.cversion || st.Aversion != tt.aversion || st.NumChildren != tt.nChildren {
 			t.Errorf("%s: got cversion %d aversion %d children %d, want %d %d %d", tt.path,
-				n.Cversion, n.Aversion, n.NumChildren, tt.cversion, tt.aversion, tt.nChildren)
+				st.Cversion, st.Aversion, st.NumChildren, tt.cversion, tt.aversion, tt.nChildren)
 		}
 		if !reflect.DeepEqual(n.ACL(), tt.acl) {
 			t.Errorf("%s: got ACL %v, want %v", tt.path, n.ACL(), tt.acl)
@@ -51,14 +51,17 @@ func TestCreateDeleteParentStat(t *testing.T) {
 	tr := New()
 	mustCreate(t, tr, "/a", 0, 10)
 	mustCreate(t, tr, "/a/b", 0, 11)
-	a := tr.Get("/a")
+	a := tr.Get("/a").Stat()
 	if a.Cversion != 1 || a.NumChildren != 1 || a.Pzxid != 11 || a.Mzxid != 10 {
 		t.Fatalf("after create: got cversion %d children %d pzxid %d mzxid %d", a.Cversion, a.NumChildren, a.Pzxid, a.Mzxid)
 	}
 	tr.Delete(tr.Get("/a/b"), 12)
-	a = tr.Get("/a")
+	a = tr.Get("/a").Stat()
 	if a.Cversion != 2 || a.NumChildren != 0 || a.Pzxid != 12 {
 		t.Fatalf("after delete: got cversion %d children %d pzxid %d, want 2 0 12", a.Cversion, a.NumChildren, a.Pzxid)
+	}
+	if got := tr.Get("/a").Cversion; got != 1 {
+		t.Fatalf("stored create count after delete: got %d, want 1", got)
 	}
 	if tr.Get("/a/b") != nil {
 		t.Fatal("deleted node still present")

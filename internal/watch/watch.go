@@ -57,6 +57,14 @@ func (r *Registry) add(path string, w Watcher, k Kind) {
 		r.byPath[path] = m
 	}
 	old := m[w]
+	// A path holds one persistent mode per watcher: the last addWatch
+	// wins, as in ZooKeeper's WatcherModeManager.
+	if k&(Persistent|Recursive) != 0 {
+		old &^= Persistent | Recursive
+		if m[w]&Recursive != 0 {
+			r.nRecurse--
+		}
+	}
 	if k&Recursive != 0 && old&Recursive == 0 {
 		r.nRecurse++
 	}
@@ -66,7 +74,7 @@ func (r *Registry) add(path string, w Watcher, k Kind) {
 		pw = map[string]Kind{}
 		r.byWatch[w] = pw
 	}
-	pw[path] = old | k
+	pw[path] = m[w]
 }
 
 // remove clears kinds k of w on path and reports whether any was set.
