@@ -131,6 +131,9 @@ func (f *FSM) apply(e *Entry, zxid int64) Result {
 	case proto.OpCloseSession:
 		return f.closeSession(e.Session, zxid)
 	case OpDeleteExpired:
+		if e.Session != 0 {
+			return Result{Err: proto.ErrBadArguments} // clients may not sweep
+		}
 		return f.deleteExpired(e, zxid)
 	}
 	if f.sessions[e.Session] == nil {

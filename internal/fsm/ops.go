@@ -96,9 +96,11 @@ func (f *FSM) create(e *Entry, op proto.OpCode, a createArgs, zxid int64, events
 }
 
 // deletable returns the parent of path, or the error ZooKeeper gives for a
-// path that can never be deleted.
+// path that can never be deleted. Like ZooKeeper, it does not validate the
+// path further: a malformed path names no node, so the lookups that follow
+// answer NoNode.
 func deletable(path string) (string, proto.ErrCode) {
-	if !validPath(path) || tree.IsSpecial(path) {
+	if tree.IsSpecial(path) {
 		return "", proto.ErrBadArguments
 	}
 	parent, ok := parentOf(path)

@@ -46,7 +46,11 @@ func (f *FSM) Read(op proto.OpCode, req proto.Record, session int64, ids []proto
 		if _, code := f.readable(r.Path, proto.PermRead, ids); code != proto.ErrOK {
 			return nil, code
 		}
-		return &proto.GetAllChildrenNumberResponse{TotalNumber: int32(t.CountDescendants(readPath(r.Path)))}, proto.ErrOK
+		n := t.CountDescendants(readPath(r.Path))
+		if r.Path == "" {
+			n = t.Len() // ZooKeeper counts every key below "", the root included
+		}
+		return &proto.GetAllChildrenNumberResponse{TotalNumber: int32(n)}, proto.ErrOK
 	case *proto.GetEphemeralsRequest:
 		all := t.Ephemerals(session)
 		out := make([]string, 0, len(all))

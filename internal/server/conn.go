@@ -149,10 +149,7 @@ func (c *conn) readLoop() {
 	defer func() {
 		// A refusal (bad session, auth failure) is queued with
 		// closeAfterFlush: let the write loop send it before closing.
-		c.outMu.Lock()
-		flushing := c.flushEnd
-		c.outMu.Unlock()
-		if flushing {
+		if c.flushing() {
 			select {
 			case <-c.closed:
 			case <-time.After(c.writeTimeout()):
@@ -188,6 +185,11 @@ func (c *conn) readLoop() {
 		if err != nil {
 			c.s.log.Warn("closing connection: malformed request", "remote", c.remote, "session", hexID(c.session.Load()), "err", err)
 			return
+		}
+		// Every packet, pings included, shows the session is alive.
+		c.s.tracker.Touch(c.session.Load(), time.Now())
+		if c.flushing() {
+			return // closing: read nothing more, as ZooKeeper disables receive
 		}
 		c.received.Add(1)
 		c.s.stats.received.Add(1)
@@ -233,6 +235,13 @@ func (c *conn) enqueue(payload []byte) {
 	case c.outWake <- struct{}{}:
 	default:
 	}
+}
+
+// flushing reports whether the connection is closing once its queue drains.
+func (c *conn) flushing() bool {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return c.flushEnd
 }
 
 // closeAfterFlush closes the connection once everything queued so far has

@@ -302,3 +302,23 @@ func TestPipelinedReadSeesOnlyEarlierWrites(t *testing.T) {
 		r.reply(nil)
 	}
 }
+
+// TestPingsKeepSessionAlive: a client that only pings must keep its session
+// well past the timeout.
+func TestPingsKeepSessionAlive(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s)
+	r.handshake(proto.ConnectRequest{TimeOut: 400})
+	r.call(proto.OpCreate, &proto.CreateRequest{Path: "/alive", ACL: proto.OpenACLUnsafe, Flags: proto.ModeEphemeral}, nil)
+	for i := 0; i < 12; i++ { // 12 x 100ms = 3 timeouts
+		time.Sleep(100 * time.Millisecond)
+		r.send(proto.OpPing, nil, proto.XidPing)
+		if h, _ := r.reply(nil); h.Xid != proto.XidPing {
+			t.Fatalf("ping reply: %+v", h)
+		}
+	}
+	var st proto.ExistsResponse
+	if code := r.call(proto.OpExists, &proto.ExistsRequest{Path: "/alive"}, &st); code != proto.ErrOK || st.Stat.EphemeralOwner != r.session {
+		t.Fatalf("ephemeral of a pinging session: got %v owner %#x", code, st.Stat.EphemeralOwner)
+	}
+}

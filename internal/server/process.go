@@ -39,6 +39,7 @@ var writeOps = map[proto.OpCode]bool{
 	proto.OpCreate: true, proto.OpCreate2: true, proto.OpCreateContainer: true, proto.OpCreateTTL: true,
 	proto.OpDelete: true, proto.OpSetData: true, proto.OpSetACL: true, proto.OpCheck: true,
 	proto.OpMulti: true, proto.OpReconfig: true, proto.OpCloseSession: true,
+	proto.OpDeleteContainer: true,
 }
 
 // parse decodes a request frame. Only a frame too short for its header is an
@@ -61,9 +62,10 @@ func (c *conn) parse(frame []byte) (*request, error) {
 	case hdr.Type == proto.OpSetWatches2:
 		req.rec = &proto.SetWatches2{}
 	case hdr.Type == proto.OpDeleteContainer:
-		// Only the server's own sweep may delete containers.
-		req.err = proto.ErrBadArguments
-		return req, nil
+		// Logged like any write (ZooKeeper spends a zxid on it); apply
+		// refuses it from clients: only the server's sweep deletes
+		// containers.
+		req.rec = &proto.Empty{}
 	case hdr.Type == proto.OpCreateSession:
 		req.err = proto.ErrMarshallingError
 		return req, nil
@@ -83,8 +85,8 @@ func (c *conn) parse(frame []byte) (*request, error) {
 			return req, nil
 		}
 	}
-	if r, ok := req.rec.(*proto.AddWatchRequest); ok && r.Mode != proto.AddWatchPersistent && r.Mode != proto.AddWatchPersistentRecursive {
-		req.err = proto.ErrMarshallingError // ZooKeeper cannot map the mode
+	if !enumsValid(req.rec) {
+		req.err = proto.ErrMarshallingError // ZooKeeper cannot map the enum value
 		return req, nil
 	}
 	if hdr.Type == proto.OpMulti || hdr.Type == proto.OpMultiRead {
@@ -103,6 +105,20 @@ func (c *conn) parse(frame []byte) (*request, error) {
 		req.done = make(chan struct{})
 	}
 	return req, nil
+}
+
+// enumsValid checks the enum fields ZooKeeper converts while decoding: an
+// unknown watch mode or watcher type fails there as a marshalling error.
+func enumsValid(rec proto.Record) bool {
+	switch r := rec.(type) {
+	case *proto.AddWatchRequest:
+		return r.Mode == proto.AddWatchPersistent || r.Mode == proto.AddWatchPersistentRecursive
+	case *proto.CheckWatchesRequest:
+		return watchKinds(r.Type) != 0
+	case *proto.RemoveWatchesRequest:
+		return watchKinds(r.Type) != 0
+	}
+	return true
 }
 
 func multiOpsAllowed(op proto.OpCode, m *proto.MultiRequest) bool {
@@ -145,7 +161,7 @@ func (c *conn) processLoop() {
 				break
 			}
 		}
-		if c.isClosed() {
+		if c.isClosed() || c.flushing() {
 			return
 		}
 	}
@@ -162,6 +178,11 @@ func (c *conn) startReady(queue []*request) {
 		if req.kind != kindRead && !req.started {
 			req.started = true
 			c.begin(req)
+		}
+		// A sync is a barrier too: its reply reports the state it waited
+		// for, so later writes wait for it.
+		if req.kind == kindSync && req.done != nil && !isDone(req.done) {
+			return
 		}
 	}
 }
@@ -183,12 +204,22 @@ func (c *conn) drain(queue []*request) ([]*request, bool) {
 		progressed = true
 		queue[0] = nil
 		queue = queue[1:]
-		if c.isClosed() {
+		if c.isClosed() || c.flushing() {
+			// Closing: nothing after this reply may be answered.
 			return nil, false
 		}
 	}
 wait:
 	return queue, progressed
+}
+
+func isDone(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func (c *conn) signal() {
@@ -201,7 +232,6 @@ func (c *conn) signal() {
 // begin starts a request's asynchronous part: proposing a write, or the
 // ReadIndex of a sync.
 func (c *conn) begin(req *request) {
-	c.s.tracker.Touch(c.session.Load(), time.Now())
 	c.lastOp.Store(req.op.String())
 	switch req.kind {
 	case kindWrite:
@@ -288,7 +318,7 @@ func (c *conn) serveLocal(req *request) {
 	case proto.OpSasl:
 		// No SASL provider is configured: ZooKeeper answers with an
 		// empty token.
-		c.reply(req.xid, c.s.lastZxid(), proto.ErrOK, &proto.SetSASLResponse{})
+		c.reply(req.xid, 0, proto.ErrOK, &proto.SetSASLResponse{})
 	case proto.OpAddWatch:
 		r := req.rec.(*proto.AddWatchRequest)
 		k := watch.Persistent
@@ -311,13 +341,23 @@ func (c *conn) read(req *request) {
 	s.mu.RLock()
 	resp, code := s.fsm.Read(req.op, req.rec, c.session.Load(), c.auth)
 	zxid := s.fsm.LastZxid()
-	if k, path := watchFor(req, code); k != 0 {
+	if k, path := watchFor(req, code); k != 0 && s.mayWatch(req, path, c.auth) {
 		s.watches.Add(path, c, k)
 	}
 	// multiRead sets no watches, whatever its ops' watch flags say, as in
 	// ZooKeeper.
 	s.mu.RUnlock()
 	c.reply(req.xid, zxid, code, resp)
+}
+
+// mayWatch: exists answers without any permission, but, as in ZooKeeper,
+// only leaves a watch on an existing node for a caller who may read it.
+func (s *Server) mayWatch(req *request, path string, ids []proto.ID) bool {
+	if _, ok := req.rec.(*proto.ExistsRequest); !ok {
+		return true
+	}
+	n := s.fsm.Tree().Get(path)
+	return n == nil || s.fsm.Checker().Allowed(n.ACL(), proto.PermRead, ids)
 }
 
 // watchFor returns the watch a read leaves behind. exists watches even a

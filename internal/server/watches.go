@@ -99,11 +99,14 @@ func (c *conn) setWatches(req *request) {
 // watchKinds maps a WatcherType of checkWatches / removeWatches to the
 // registry kinds it covers.
 func watchKinds(t int32) watch.Kind {
+	// ZooKeeper files persistent watches in its child table and data
+	// table, and recursive ones in its data table, so Children and Data
+	// find them too.
 	switch t {
 	case proto.WatcherChildren:
-		return watch.Child
+		return watch.Child | watch.Persistent
 	case proto.WatcherData:
-		return watch.Data
+		return watch.Data | watch.Persistent | watch.Recursive
 	case proto.WatcherAny:
 		return watch.Data | watch.Child | watch.Persistent | watch.Recursive
 	case proto.WatcherPersistent:

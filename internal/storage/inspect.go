@@ -57,6 +57,7 @@ func (t WALRecordType) String() string {
 type WALRecord struct {
 	Segment string // the segment's file name
 	Offset  int64  // byte offset of the record's frame in the segment
+	Size    int64  // bytes of the frame: length field, record, padding
 	Type    WALRecordType
 
 	Entry    *raftpb.Entry     // WALEntry
@@ -148,7 +149,7 @@ func readSegment(path, name string, last, chained bool, prevCRC uint32, end *WAL
 			}
 			return 0, &WALError{Path: path, Offset: off, Err: err}
 		}
-		out := &WALRecord{Segment: name, Offset: off, Type: WALRecordType(rec.GetType())}
+		out := &WALRecord{Segment: name, Offset: off, Size: dec.LastOffset() - off, Type: WALRecordType(rec.GetType())}
 		switch out.Type {
 		case WALCRC:
 			// etcd's ReadAll skips the check when the previous crc is 0

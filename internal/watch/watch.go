@@ -57,14 +57,6 @@ func (r *Registry) add(path string, w Watcher, k Kind) {
 		r.byPath[path] = m
 	}
 	old := m[w]
-	// A path holds one persistent mode per watcher: the last addWatch
-	// wins, as in ZooKeeper's WatcherModeManager.
-	if k&(Persistent|Recursive) != 0 {
-		old &^= Persistent | Recursive
-		if m[w]&Recursive != 0 {
-			r.nRecurse--
-		}
-	}
 	if k&Recursive != 0 && old&Recursive == 0 {
 		r.nRecurse++
 	}
