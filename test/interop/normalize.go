@@ -3,6 +3,7 @@ package interop
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -105,6 +106,8 @@ func noise(line string) bool {
 //  6. A non-zero ephemeralOwner becomes S1, S2, ... by first appearance
 //     (0x0 stays); session ids are random.
 //  7. addr (the server's host:port) becomes <SERVER> wherever it appears.
+//  8. The identities whoami lists are sorted (ZooKeeper's order is a hash
+//     set's).
 //
 // Everything else — sequence numbers, versions, data lengths, children,
 // ACLs, digests, error messages — is compared as printed.
@@ -162,9 +165,20 @@ func Normalize(raw string, commands []string, addr string) (Transcript, error) {
 	}
 	tr := Transcript{Events: events}
 	for i, c := range commands {
-		tr.Steps = append(tr.Steps, Step{Command: c, Output: blocks[i]})
+		tr.Steps = append(tr.Steps, Step{Command: c, Output: sortWhoAmI(c, blocks[i])})
 	}
 	return tr, nil
+}
+
+// sortWhoAmI sorts the identities whoami prints. ZooKeeper keeps a
+// connection's identities in a hash set, so their order carries no meaning.
+func sortWhoAmI(command string, out []string) []string {
+	if strings.TrimSpace(command) != "whoami" || len(out) < 2 || out[0] != "Auth scheme: User" {
+		return out
+	}
+	ids := append([]string(nil), out[1:]...)
+	sort.Strings(ids)
+	return append([]string{out[0]}, ids...)
 }
 
 // namer hands out stable symbolic names for opaque values.
