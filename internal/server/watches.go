@@ -58,16 +58,22 @@ func (c *conn) setWatches(req *request) {
 	}
 	s.mu.RLock()
 	t := s.fsm.Tree()
-	for _, p := range data {
-		switch n := t.Get(p); {
-		case n == nil:
-			fire(proto.EventNodeDeleted, p)
-		case n.Mzxid > rel:
-			fire(proto.EventNodeDataChanged, p)
-		default:
-			s.watches.Add(p, c, watch.Data)
+	// A data or child watch whose node changed after rel fires at once
+	// (NodeDeleted if it is gone); otherwise it is set again.
+	resume := func(paths []string, changed func(*tree.Node) int64, typ int32, k watch.Kind) {
+		for _, p := range paths {
+			switch n := t.Get(p); {
+			case n == nil:
+				fire(proto.EventNodeDeleted, p)
+			case changed(n) > rel:
+				fire(typ, p)
+			default:
+				s.watches.Add(p, c, k)
+			}
 		}
 	}
+	// ZooKeeper's order: data, exist, child.
+	resume(data, func(n *tree.Node) int64 { return n.Mzxid }, proto.EventNodeDataChanged, watch.Data)
 	for _, p := range exist {
 		if t.Get(p) != nil {
 			fire(proto.EventNodeCreated, p)
@@ -75,16 +81,7 @@ func (c *conn) setWatches(req *request) {
 			s.watches.Add(p, c, watch.Data)
 		}
 	}
-	for _, p := range child {
-		switch n := t.Get(p); {
-		case n == nil:
-			fire(proto.EventNodeDeleted, p)
-		case n.Pzxid > rel:
-			fire(proto.EventNodeChildrenChanged, p)
-		default:
-			s.watches.Add(p, c, watch.Child)
-		}
-	}
+	resume(child, func(n *tree.Node) int64 { return n.Pzxid }, proto.EventNodeChildrenChanged, watch.Child)
 	for _, p := range persistent {
 		s.watches.Add(p, c, watch.Persistent)
 	}
