@@ -185,12 +185,29 @@ func TestCrashNoAckedWriteLost(t *testing.T) {
 			w.run(stop)
 		}()
 	}
-	stopWorkers := sync.OnceFunc(func() {
-		close(stop)
+	closeStop := sync.OnceFunc(func() { close(stop) })
+	// On a failed check the server may be gone and the workers blocked in a
+	// request: closing their clients is what releases them.
+	t.Cleanup(func() {
+		closeStop()
+		for _, w := range workers {
+			w.c.Close()
+		}
 		wg.Wait()
 	})
-	// A failed check below must not leave the workers running.
-	t.Cleanup(stopWorkers)
+	stopWorkers := func() {
+		closeStop()
+		done := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the workers did not finish their last request within 30s of the stop")
+		}
+	}
 
 	start := time.Now()
 	var restarts []time.Time
@@ -382,7 +399,7 @@ func checkWrites(workers []*worker, nodes map[string]*znode) []string {
 	var out []string
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	type ackedCreate struct {
-		path           string
+		path            string
 		issued, ackedAt time.Time
 	}
 	var creates []ackedCreate

@@ -384,7 +384,6 @@ func TestSnapshotOnlyCopyCorrupt(t *testing.T) {
 	if !strings.Contains(out, filepath.Base(only)) {
 		t.Errorf("output does not name the corrupt snapshot %s:\n%s", filepath.Base(only), out)
 	}
-	t.Logf("output:\n%s", out)
 }
 
 // walCompacted reports whether the first WAL segment was purged.
@@ -468,3 +467,54 @@ func TestDataDirProblems(t *testing.T) {
 	})
 }
 
+// TestWALCorruptLengthField flips one bit in the length field of a record in
+// the middle of the last segment. The frame then claims to run past the end
+// of the file, which etcd's decoder reports exactly like a torn final append,
+// so zkd "repairs" the log by cutting everything after that record and
+// serves what is left. It must instead refuse to start (or at least keep
+// every acknowledged write). Known bug, skipped by default until storage
+// tells a torn tail from a damaged length field; ZKD_CRASH_KNOWN_BUGS=1 runs it.
+func TestWALCorruptLengthField(t *testing.T) {
+	if os.Getenv("ZKD_CRASH_KNOWN_BUGS") == "" {
+		t.Skip("known bug: a damaged length field mid-log is repaired as a torn tail, silently dropping acknowledged writes; set ZKD_CRASH_KNOWN_BUGS=1 to run")
+	}
+	srv := faultServer(t)
+	c := dial(t, srv.Addr, 4*time.Second)
+	mustCreate(t, c.Conn, "/t", nil)
+	acked := createSeq(t, c.Conn, "/t", 0, 300, nil)
+	c.Close()
+	srv.Stop()
+	seg, recs := lastSegment(t, srv.DataDir)
+	mid := recs[len(recs)/2]
+	// Bit 20 of the little-endian length: the frame now claims ~1 MB more.
+	f, err := os.OpenFile(seg, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, mid.Offset+2); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x10
+	if _, err := f.WriteAt(b, mid.Offset+2); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	code, out, running := runOnce(t, srv.ConfigPath, 5*time.Second)
+	if !running {
+		if code == 0 {
+			t.Errorf("zkd exited 0 on a damaged log, want non-zero")
+		}
+		return
+	}
+	srv.Restart(t)
+	c = dial(t, srv.Addr, 4*time.Second)
+	kids, _, err := c.Children("/t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kids) != len(acked) {
+		t.Errorf("zkd started on a log whose record at %s:%d has a damaged length and serves %d of %d acknowledged nodes; output:\n%s",
+			seg, mid.Offset, len(kids), len(acked), out)
+	}
+}
