@@ -289,6 +289,11 @@ func (s *Storage) openWAL(start *walpb.Snapshot) (*wal.WAL, []byte, *raftpb.Hard
 		}
 		// A record cut short at the end of the last segment was never
 		// fsynced, so raft never acted on it: dropping it loses nothing.
+		// But first make sure it is the end: damage mid-segment can look
+		// the same to etcd's reader.
+		if terr := checkTornTail(s.walDir); terr != nil {
+			return nil, nil, nil, nil, s.corruptWAL(terr)
+		}
 		s.log.Warn("WAL ends in a torn write (crash during an append); truncating after the last complete record", "dir", s.walDir, "err", err)
 		if !wal.Repair(s.zl, s.walDir) {
 			return nil, nil, nil, nil, fmt.Errorf("storage: repairing the torn end of the WAL in %s failed (see the log): %w", s.walDir, err)

@@ -10,7 +10,6 @@
 //
 //	ZKD_CRASH_KILLS=N       SIGKILLs in TestCrashNoAckedWriteLost (default 30)
 //	ZKD_CRASH_SEED=N        seed for the random choices (default: time-based, logged)
-//	ZKD_CRASH_KNOWN_BUGS=1  also run tests of known, unfixed bugs (they fail)
 //	ZKD_BENCH=1             run the benchmarks (TestBench*), which are off by default
 //	ZKD_BENCH_NODES=N       znodes for the benchmarks (default 200000)
 //	CI=true                 a missing facility (root for tmpfs, java) fails instead of skipping
