@@ -51,14 +51,6 @@ func (t *Tracker) Touch(id int64, now time.Time) bool {
 	return true
 }
 
-// Live reports whether id is tracked and not closing.
-func (t *Tracker) Live(id int64) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e := t.sessions[id]
-	return e != nil && !e.closing
-}
-
 // Expire marks every session past its deadline as closing and returns them,
 // ordered by id. A closing session is returned once; Retry makes it
 // eligible again if closing it failed.

@@ -133,11 +133,3 @@ func Parent(path string) string {
 	p, _ := split(path)
 	return p
 }
-
-// Join appends a child name to a parent path.
-func Join(parent, name string) string {
-	if parent == "/" {
-		return "/" + name
-	}
-	return parent + "/" + name
-}

@@ -2,7 +2,6 @@ package tree
 
 import (
 	"sort"
-	"strings"
 
 	"github.com/google/btree"
 	"github.com/zkd-io/zkd/proto"
@@ -316,14 +315,6 @@ func setMember(m map[string]struct{}, k string, delta int) {
 	} else {
 		delete(m, k)
 	}
-}
-
-// HasPrefix reports whether path is prefix or lies below it.
-func HasPrefix(path, prefix string) bool {
-	if prefix == "/" || path == prefix {
-		return true
-	}
-	return strings.HasPrefix(path, prefix) && len(path) > len(prefix) && path[len(prefix)] == '/'
 }
 
 // NewEmpty returns a tree with no nodes at all, to restore a snapshot into.

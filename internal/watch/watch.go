@@ -183,16 +183,6 @@ func (r *Registry) RemoveAll(w Watcher) {
 	}
 }
 
-// Count returns the number of (watcher, path) pairs and of paths watched.
-func (r *Registry) Count() (watches, paths int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, m := range r.byPath {
-		watches += len(m)
-	}
-	return watches, len(r.byPath)
-}
-
 // Connections returns the number of watchers holding any watch.
 func (r *Registry) Connections() int {
 	r.mu.Lock()

@@ -45,7 +45,7 @@ func TestOneShotWatches(t *testing.T) {
 	if got := w.take(); !reflect.DeepEqual(got, []string{"NodeDeleted /a"}) {
 		t.Fatalf("delete: got %v", got)
 	}
-	if n, _ := r.Count(); n != 0 {
+	if n := r.Summary().Watches; n != 0 {
 		t.Fatalf("watches left after firing: %d", n)
 	}
 }
