@@ -65,15 +65,11 @@ func walTool(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, walUsage) }
 	showData := fs.Bool("data", false, "print znode data (quoted, first 64 bytes)")
 	verbose := fs.Bool("v", false, "also print HardState, CRC and metadata records")
-	pos, err := parseInterleaved(fs, args[1:])
-	if err != nil {
+	arg, ok := oneArg(fs, args[1:])
+	if !ok {
 		return exitUsage
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	dir, err := findWALDir(pos[0])
+	dir, err := findWALDir(arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "zkd wal dump: %v\n", err)
 		return exitFailure
@@ -143,6 +139,20 @@ func hasFiles(dir, suffix string) bool {
 // parseInterleaved lets flags come before or after the positional
 // arguments ("inspect FILE -tree" as well as "inspect -tree FILE"), which
 // the flag package alone does not.
+// oneArg parses flags placed before or after the single positional argument
+// a tool takes; false means a usage error (already reported).
+func oneArg(fs *flag.FlagSet, args []string) (string, bool) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return "", false
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", false
+	}
+	return pos[0], true
+}
+
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -440,15 +450,11 @@ func snapshotInspect(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, snapshotUsage) }
 	showTree := fs.Bool("tree", false, "print every znode with a Stat summary")
 	showSessions := fs.Bool("sessions", false, "print every session")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	arg, ok := oneArg(fs, args)
+	if !ok {
 		return exitUsage
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	s, err := loadSnapshot(pos[0])
+	s, err := loadSnapshot(arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "zkd snapshot inspect: %v\n%s", err, snapshotAdvice)
 		return exitFailure
@@ -464,7 +470,7 @@ func snapshotInspect(args []string, stdout, stderr io.Writer) int {
 		return true
 	})
 	sessions := s.fsm.Sessions()
-	fmt.Fprintf(stdout, "file        %s\n", pos[0])
+	fmt.Fprintf(stdout, "file        %s\n", arg)
 	fmt.Fprintf(stdout, "term        %d\n", s.meta.Term)
 	fmt.Fprintf(stdout, "index       %d\n", s.meta.Index)
 	fmt.Fprintf(stdout, "members     voters=%v learners=%v\n", s.meta.ConfState.GetVoters(), s.meta.ConfState.GetLearners())
@@ -522,15 +528,11 @@ func snapshotVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("zkd snapshot verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, snapshotUsage) }
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	arg, ok := oneArg(fs, args)
+	if !ok {
 		return exitUsage
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	dir, err := findSnapDir(pos[0])
+	dir, err := findSnapDir(arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "zkd snapshot verify: %v\n", err)
 		return exitFailure
