@@ -101,8 +101,11 @@ func (r *Registry) remove(path string, w Watcher, k Kind) bool {
 // watcher receives at most one event per trigger.
 func (r *Registry) Trigger(typ int32, path string) {
 	r.mu.Lock()
+	if len(r.byPath[path]) == 0 && (r.nRecurse == 0 || typ == proto.EventNodeChildrenChanged) {
+		r.mu.Unlock() // the common case on the apply path: nobody is watching
+		return
+	}
 	var fire []Watcher
-	seen := map[Watcher]bool{}
 	var oneShot Kind
 	switch typ {
 	case proto.EventNodeCreated, proto.EventNodeDataChanged:
@@ -119,15 +122,18 @@ func (r *Registry) Trigger(typ int32, path string) {
 		if k&Recursive != 0 && k&(oneShot|Persistent) == 0 && typ == proto.EventNodeChildrenChanged {
 			continue // recursive watches never see child events
 		}
-		if !seen[w] {
-			seen[w] = true
-			fire = append(fire, w)
-		}
+		fire = append(fire, w) // map keys: each watcher once
 		if k&oneShot != 0 {
 			r.remove(path, w, k&oneShot)
 		}
 	}
 	if r.nRecurse > 0 && typ != proto.EventNodeChildrenChanged {
+		// A watcher gets one event per trigger, however many of its
+		// watches match.
+		seen := make(map[Watcher]bool, len(fire))
+		for _, w := range fire {
+			seen[w] = true
+		}
 		for p := parentOf(path); p != ""; p = parentOf(p) {
 			for w, k := range r.byPath[p] {
 				if k&Recursive != 0 && !seen[w] {
