@@ -73,6 +73,10 @@ func writeSrvr(b *strings.Builder, st *Stats, readOnly, stat bool, conns []ConnI
 	b.WriteString(javaHex(st.Zxid))
 	b.WriteString("\nMode: ")
 	b.WriteString(mode(st))
+	if st.Fault != "" {
+		b.WriteString("\nFault: ")
+		b.WriteString(oneLine(st.Fault))
+	}
 	b.WriteString("\nNode count: ")
 	b.WriteString(strconv.Itoa(st.NodeCount))
 	b.WriteByte('\n')
@@ -217,4 +221,14 @@ func writeWatchesByPath(b *strings.Builder, ws []PathWatches) {
 		}
 	}
 	b.WriteByte('\n')
+}
+
+// oneLine keeps a free-text value on its line.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
 }

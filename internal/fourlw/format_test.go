@@ -46,6 +46,8 @@ func TestSrvrStat(t *testing.T) {
 	empty := Stats{Version: "0.4.1", Built: testBuilt}
 	negZxid := fixedStats()
 	negZxid.Zxid = -1
+	faulty := fixedStats()
+	faulty.Fault = "persistence failed:\nno space left on device"
 	tests := []struct {
 		name string
 		cmd  string
@@ -77,6 +79,9 @@ func TestSrvrStat(t *testing.T) {
 		{"srvr negative zxid", "srvr", &fakeSource{st: negZxid},
 			testVersionLine + "\nLatency min/avg/max: 1/2.5714/10\nReceived: 23\nSent: 22\nConnections: 2\n" +
 				"Outstanding: 0\nZxid: 0xffffffffffffffff\nMode: standalone\nNode count: 8\n"},
+		{"srvr fault", "srvr", &fakeSource{st: faulty},
+			testVersionLine + "\nLatency min/avg/max: 1/2.5714/10\nReceived: 23\nSent: 22\nConnections: 2\n" +
+				"Outstanding: 0\nZxid: 0xb\nMode: standalone\nFault: persistence failed: no space left on device\nNode count: 8\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -151,6 +151,9 @@ func writeMntr(b *strings.Builder, st *Stats) {
 	}
 	line("version", FullVersion(st.Version, st.Built))
 	line("server_state", m)
+	if st.Fault != "" {
+		line("fault", oneLine(st.Fault))
+	}
 	if quorum {
 		ps := st.PeerState
 		if ps == "" {

@@ -1,6 +1,7 @@
 package fourlw
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,17 @@ func TestMntrCountersAndSummaries(t *testing.T) {
 		"zk_max_a_write_per_namespace\t8\nzk_cnt_a_write_per_namespace\t1\nzk_sum_a_write_per_namespace\t8\n"
 	if !strings.HasSuffix(text, extraSummaries) {
 		t.Errorf("mntr end: got %q, want it to end with %q", text[len(text)-len(extraSummaries):], extraSummaries)
+	}
+}
+
+func TestMntrFault(t *testing.T) {
+	st := fixedStats()
+	if lines := mntrLines(t, st); slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "zk_fault") }) {
+		t.Fatal("a healthy server printed zk_fault")
+	}
+	st.Fault = "persistence failed:\tdisk full"
+	lines := mntrLines(t, st)
+	if got, want := lines[2], "zk_fault\tpersistence failed: disk full"; got != want {
+		t.Fatalf("third mntr line: got %q, want %q", got, want)
 	}
 }

@@ -86,6 +86,11 @@ type Stats struct {
 	// "This ZooKeeper instance is not currently serving requests" (isro:
 	// "null"), as ZooKeeper does while it has no quorum or is starting.
 	NotServing bool
+	// Fault, when set, says why the server refuses writes (a persistence
+	// failure such as a full disk). srvr and stat print it as a "Fault:"
+	// line after Mode, mntr as zk_fault: a zkd addition, absent while
+	// the server is healthy, so healthy output matches ZooKeeper's.
+	Fault string
 	// Mode is "standalone", "leader", "follower" or "observer" (srvr Mode,
 	// mntr zk_server_state). Empty is printed as "standalone".
 	Mode string

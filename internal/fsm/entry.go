@@ -16,6 +16,10 @@ const (
 	// OpDeleteExpired is the leader's request to remove an empty container
 	// or an expired TTL node (ZooKeeper's deleteContainer).
 	OpDeleteExpired = proto.OpDeleteContainer
+	// OpMoveSession makes the proposing server the owner of a session whose
+	// client has reconnected to it (ZooKeeper's session revalidation with a
+	// new owner). It is internal: no client opcode has this value.
+	OpMoveSession proto.OpCode = -1000
 )
 
 // Entry is one change proposed to the log.
@@ -24,7 +28,7 @@ type Entry struct {
 	ReqID   uint64       // proposer-local request id
 	Session int64        // the client session, 0 for internal entries
 	Time    int64        // proposer's wall clock, milliseconds since the epoch
-	Op      proto.OpCode // client opcode, OpCreateSession, OpCloseSession or OpDeleteExpired
+	Op      proto.OpCode // client opcode, OpCreateSession, OpCloseSession, OpDeleteExpired or OpMoveSession
 	Auth    []proto.ID   // the caller's identities, for ACL checks at apply time
 	Body    []byte       // the jute-encoded request record
 	Timeout int32        // OpCreateSession: negotiated timeout in milliseconds

@@ -22,6 +22,11 @@ type Session struct {
 	ID      int64
 	Timeout int32 // milliseconds
 	Passwd  []byte
+	// Owner is the id of the server the client is connected to. Writes
+	// proposed by any other server fail with SessionMoved, as in
+	// ZooKeeper. 0 (a session restored from an old snapshot) accepts
+	// writes from anywhere.
+	Owner uint64
 }
 
 // Event is one watch trigger produced by applying an entry.
@@ -77,6 +82,10 @@ func (f *FSM) Checker() tree.Checker { return f.checker }
 // LastZxid is the zxid of the last applied transaction.
 func (f *FSM) LastZxid() int64 { return f.epoch<<32 | f.counter }
 
+// Digest is the digest of the tree (see tree.Tree.Digest): servers that
+// applied the same log have the same digest.
+func (f *FSM) Digest() uint64 { return f.tree.Digest() }
+
 // AppliedIndex is the Raft index of the last applied entry.
 func (f *FSM) AppliedIndex() uint64 { return f.applied }
 
@@ -126,7 +135,16 @@ func (f *FSM) nextZxid(term uint64) int64 {
 func (f *FSM) apply(e *Entry, zxid int64) Result {
 	switch e.Op {
 	case proto.OpCreateSession:
-		f.sessions[e.Session] = &Session{ID: e.Session, Timeout: e.Timeout, Passwd: e.Passwd}
+		f.sessions[e.Session] = &Session{ID: e.Session, Timeout: e.Timeout, Passwd: e.Passwd, Owner: e.Origin}
+		return Result{}
+	case OpMoveSession:
+		ss := f.sessions[e.Session]
+		if ss == nil {
+			return Result{Err: proto.ErrSessionExpired}
+		}
+		c := *ss // callers of Session may still hold the old record unlocked
+		c.Owner = e.Origin
+		f.sessions[e.Session] = &c
 		return Result{}
 	case proto.OpCloseSession:
 		return f.closeSession(e.Session, zxid)
@@ -136,8 +154,14 @@ func (f *FSM) apply(e *Entry, zxid int64) Result {
 		}
 		return f.deleteExpired(e, zxid)
 	}
-	if f.sessions[e.Session] == nil {
+	ss := f.sessions[e.Session]
+	if ss == nil {
 		return Result{Err: proto.ErrSessionExpired}
+	}
+	if ss.Owner != 0 && ss.Owner != e.Origin {
+		// The client has moved to another server; this write came through
+		// a connection it left behind.
+		return Result{Err: proto.ErrSessionMoved}
 	}
 	req, ok := proto.NewRequest(e.Op)
 	if !ok {

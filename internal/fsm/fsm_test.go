@@ -273,6 +273,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	h.req(proto.OpCreate, &proto.CreateRequest{Path: "/n000/s", ACL: proto.CreatorAllACL}, bob)
 	h.create("/eph", proto.ModeEphemeral)
+	h.apply(&Entry{Origin: 3, Session: 0x300, Op: proto.OpCreateSession, Timeout: 5000, Passwd: []byte("q")})
 	var buf bytes.Buffer
 	want := dumpFSM(h.f)
 	write := h.f.Snapshot()
@@ -303,9 +304,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 }
 
 func dumpFSM(f *FSM) string {
-	s := fmt.Sprintf("zxid %#x\n", f.LastZxid())
+	s := fmt.Sprintf("zxid %#x digest %#x\n", f.LastZxid(), f.Digest())
 	for _, ss := range f.Sessions() {
-		s += fmt.Sprintf("session %#x %d %x\n", ss.ID, ss.Timeout, ss.Passwd)
+		s += fmt.Sprintf("session %#x %d %x owner %d\n", ss.ID, ss.Timeout, ss.Passwd, ss.Owner)
 	}
 	f.Tree().Walk(func(n *tree.Node) bool {
 		s += fmt.Sprintf("%s %q %+v %v\n", n.Path(), n.Data, n.Stat(), n.ACL())
@@ -337,4 +338,41 @@ func FuzzRestore(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = New(Options{}).Restore(bytes.NewReader(b))
 	})
+}
+
+func TestMovedSessionRefusesWritesFromItsOldServer(t *testing.T) {
+	h := newHarness(t)
+	const owned = int64(0x200)
+	h.apply(&Entry{Origin: 1, Session: owned, Op: proto.OpCreateSession, Timeout: 30000, Passwd: []byte("p")})
+	write := func(origin uint64, path string) proto.ErrCode {
+		t.Helper()
+		return h.apply(&Entry{Origin: origin, Session: owned, Op: proto.OpCreate,
+			Body: body(&proto.CreateRequest{Path: path, ACL: proto.OpenACLUnsafe})}).Err
+	}
+	if got := write(1, "/a"); got != proto.ErrOK {
+		t.Fatalf("write from the owner: got %v, want OK", got)
+	}
+	if got := write(2, "/b"); got != proto.ErrSessionMoved {
+		t.Fatalf("write from another server: got %v, want SessionMoved", got)
+	}
+	if r := h.apply(&Entry{Origin: 2, Session: owned, Op: OpMoveSession}); r.Err != proto.ErrOK {
+		t.Fatalf("move: got %v", r.Err)
+	}
+	if got, want := h.f.Session(owned).Owner, uint64(2); got != want {
+		t.Fatalf("owner after the move: got %d, want %d", got, want)
+	}
+	if got := write(1, "/c"); got != proto.ErrSessionMoved {
+		t.Fatalf("write through the old server: got %v, want SessionMoved", got)
+	}
+	if got := write(2, "/c"); got != proto.ErrOK {
+		t.Fatalf("write through the new owner: got %v, want OK", got)
+	}
+	// The leader expires sessions it does not own: closing skips the
+	// owner check, as in ZooKeeper.
+	if r := h.apply(&Entry{Origin: 3, Session: owned, Op: proto.OpCloseSession}); r.Closed != owned {
+		t.Fatalf("close by another server: got closed %#x", r.Closed)
+	}
+	if r := h.apply(&Entry{Origin: 2, Session: owned, Op: OpMoveSession}); r.Err != proto.ErrSessionExpired {
+		t.Fatalf("moving a closed session: got %v, want SessionExpired", r.Err)
+	}
 }

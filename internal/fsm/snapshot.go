@@ -16,7 +16,7 @@ import (
 // wraps the stream with its own checksums.
 const (
 	snapMagic      = "zkd-fsm-snapshot"
-	snapVersion    = 1
+	snapVersion    = 2 // 2 added session owners and the tree digest
 	snapChunkBytes = 256 << 10
 	maxSnapFrame   = 64 << 20
 
@@ -34,7 +34,7 @@ func (f *FSM) Snapshot() func(io.Writer) error {
 		c := *s
 		sessions[i] = &c
 	}
-	epoch, counter, applied := f.epoch, f.counter, f.applied
+	epoch, counter, applied, digest := f.epoch, f.counter, f.applied, f.tree.Digest()
 	return func(out io.Writer) error {
 		bw := bufio.NewWriterSize(out, 64<<10)
 		var w jute.Writer
@@ -48,6 +48,7 @@ func (f *FSM) Snapshot() func(io.Writer) error {
 		w.Long(epoch)
 		w.Long(counter)
 		w.Long(int64(applied))
+		w.Long(int64(digest))
 		if err := flush(); err != nil {
 			return err
 		}
@@ -56,6 +57,7 @@ func (f *FSM) Snapshot() func(io.Writer) error {
 			w.Long(s.ID)
 			w.Int(s.Timeout)
 			w.Buffer(s.Passwd)
+			w.Long(int64(s.Owner))
 		}
 		if err := flush(); err != nil {
 			return err
@@ -126,10 +128,15 @@ func (f *FSM) Restore(in io.Reader) error {
 	if m := r.String(); m != snapMagic {
 		return fmt.Errorf("snapshot: bad magic %q", m)
 	}
-	if v := r.Int(); v != snapVersion {
-		return fmt.Errorf("snapshot: unsupported version %d", v)
+	version := r.Int()
+	if version != 1 && version != snapVersion {
+		return fmt.Errorf("snapshot: unsupported version %d", version)
 	}
 	epoch, counter, applied := r.Long(), r.Long(), uint64(r.Long())
+	var digest uint64
+	if version >= 2 {
+		digest = uint64(r.Long())
+	}
 	if r.Err() != nil {
 		return fmt.Errorf("snapshot: header: %w", r.Err())
 	}
@@ -139,6 +146,9 @@ func (f *FSM) Restore(in io.Reader) error {
 	sessions := map[int64]*Session{}
 	for n := r.VecLen(); n > 0 && r.Err() == nil; n-- {
 		s := &Session{ID: r.Long(), Timeout: r.Int(), Passwd: r.Buffer()}
+		if version >= 2 {
+			s.Owner = uint64(r.Long())
+		}
 		sessions[s.ID] = s
 	}
 	if r.Err() != nil {
@@ -192,6 +202,11 @@ func (f *FSM) Restore(in io.Reader) error {
 		if r.Err() != nil {
 			return fmt.Errorf("snapshot: node %d: %w", count, r.Err())
 		}
+	}
+	if version >= 2 && t.Digest() != digest {
+		// Every chunk passed its checksum, so the writer itself produced a
+		// tree that differs from the one it captured.
+		return fmt.Errorf("snapshot: the restored tree's digest %#x differs from the %#x recorded when it was taken", t.Digest(), digest)
 	}
 	f.tree, f.sessions = t, sessions
 	f.epoch, f.counter, f.applied = epoch, counter, applied

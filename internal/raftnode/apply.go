@@ -34,6 +34,12 @@ func (n *Node) runApply() {
 
 func (n *Node) apply(b *applyBatch) error {
 	applied := n.applied.Load()
+	if b.snap != nil && b.snap.Index > applied {
+		if err := n.restoreSnapshot(b.snap); err != nil {
+			return err
+		}
+		applied = b.snap.Index
+	}
 	for _, e := range b.ents {
 		if e.GetIndex() <= applied {
 			continue // already in the restored snapshot
@@ -55,6 +61,7 @@ func (n *Node) apply(b *applyBatch) error {
 			n.applyConfChange(cc)
 		}
 		applied, n.appliedTerm = e.GetIndex(), e.GetTerm()
+		n.snapBytes += uint64(len(e.GetData()))
 	}
 	n.applied.Store(applied)
 	n.waits.trigger(applied)
@@ -74,13 +81,14 @@ func (n *Node) applyConfChange(cc raftpb.ConfChangeI) {
 	n.confMu.Unlock()
 }
 
-// maybeSnapshot captures the state machine every SnapCount entries and
-// serializes it on another goroutine, so apply never waits for the disk.
-// At most one snapshot is in progress; entries keep arriving meanwhile and
-// the next snapshot is taken after the current one finishes.
+// maybeSnapshot captures the state machine every SnapCount entries, or
+// SnapBytes of entry data, whichever comes first, and serializes it on
+// another goroutine, so apply never waits for the disk. At most one
+// snapshot is in progress; entries keep arriving meanwhile and the next
+// snapshot is taken after the current one finishes.
 func (n *Node) maybeSnapshot() error {
 	applied := n.applied.Load()
-	if applied-n.snapIndex < n.cfg.SnapCount || n.snapping.Load() {
+	if applied-n.snapIndex < n.cfg.SnapCount && n.snapBytes < n.cfg.SnapBytes || n.snapping.Load() {
 		return nil
 	}
 	write, err := n.sm.Snapshot()
@@ -91,7 +99,7 @@ func (n *Node) maybeSnapshot() error {
 	cs := proto.Clone(confStateOrEmpty(n.confState)).(*raftpb.ConfState)
 	n.confMu.Unlock()
 	meta := storage.SnapshotMeta{Index: applied, Term: n.appliedTerm, ConfState: cs}
-	n.snapIndex = applied
+	n.snapIndex, n.snapBytes = applied, 0
 	n.snapping.Store(true)
 	n.wg.Add(1) // the apply goroutine holds a count, so this never races Wait at zero
 	go n.writeSnapshot(meta, write)

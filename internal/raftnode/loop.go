@@ -17,6 +17,9 @@ import (
 var errQuit = errors.New("raftnode: loop quit")
 
 type applyBatch struct {
+	// snap, when set, is a snapshot received from the leader: the state
+	// machine is restored from its file before ents are applied.
+	snap *storage.SnapshotMeta
 	ents []*raftpb.Entry
 	// done, when set, is closed after the batch is applied; the raft loop
 	// waits for it when the batch holds a configuration change.
@@ -78,14 +81,26 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	if len(rd.ReadStates) > 0 {
 		n.deliverReads(rd.ReadStates)
 	}
+	// A snapshot from the leader is recorded in the WAL before the
+	// HardState that commits it and the entries that follow it, as etcd
+	// does: a restart then starts from the snapshot, never from a commit
+	// index beyond the log it can read.
+	var snap *storage.SnapshotMeta
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		return fmt.Errorf("raftnode: the leader sent a snapshot (index %d); installing snapshots from peers is not implemented yet",
-			rd.Snapshot.GetMetadata().GetIndex())
+		var err error
+		if snap, err = n.recordReceivedSnapshot(rd.Snapshot); err != nil {
+			return err
+		}
 	}
 	// One Save per Ready: every entry proposed since the last Ready shares
 	// one fdatasync (group commit).
 	if err := n.st.Save(rd.HardState, rd.Entries); err != nil {
 		return err
+	}
+	if snap != nil {
+		if err := n.ms.ApplySnapshot(rd.Snapshot); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+			return fmt.Errorf("raftnode: loading the leader's snapshot %d into the raft log: %w", snap.Index, err)
+		}
 	}
 	if err := n.ms.Append(rd.Entries); err != nil {
 		return fmt.Errorf("raftnode: appending to the in-memory raft log: %w", err)
@@ -104,8 +119,8 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	if !confChange {
 		n.send(rd.Messages)
 	}
-	if len(rd.CommittedEntries) > 0 {
-		b := &applyBatch{ents: rd.CommittedEntries}
+	if len(rd.CommittedEntries) > 0 || snap != nil {
+		b := &applyBatch{snap: snap, ents: rd.CommittedEntries}
 		if confChange {
 			b.done = make(chan struct{})
 		}
@@ -142,7 +157,29 @@ func hasConfChange(ents []*raftpb.Entry) bool {
 	return false
 }
 
+// send hands messages to the transport. A MsgSnap carries only the
+// snapshot's metadata, so it leaves on its own with the snapshot file.
 func (n *Node) send(msgs []*raftpb.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	snaps := 0
+	for _, m := range msgs {
+		if m.GetType() == raftpb.MsgSnap {
+			snaps++
+		}
+	}
+	if snaps > 0 {
+		rest := make([]*raftpb.Message, 0, len(msgs)-snaps)
+		for _, m := range msgs {
+			if m.GetType() == raftpb.MsgSnap {
+				n.sendSnapshot(m)
+			} else {
+				rest = append(rest, m)
+			}
+		}
+		msgs = rest
+	}
 	if len(msgs) > 0 && n.cfg.Transport != nil {
 		n.cfg.Transport.Send(msgs)
 	}
@@ -151,6 +188,7 @@ func (n *Node) send(msgs []*raftpb.Message) {
 func (n *Node) setSoftState(ss *raft.SoftState) {
 	n.lead.Store(ss.Lead)
 	n.isLeader.Store(ss.RaftState == raft.StateLeader)
+	n.raftState.Store(uint64(ss.RaftState))
 	n.statusMu.Lock()
 	close(n.statusc)
 	n.statusc = make(chan struct{})

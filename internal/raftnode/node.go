@@ -4,14 +4,17 @@
 // goroutine applies committed entries to the state machine in log order; a
 // third, short-lived one streams a snapshot to disk when one is due.
 //
+// Peers are reached through a Transport the caller provides. raft's
+// MemoryStorage holds snapshot metadata only, so a snapshot for a lagging
+// peer travels beside its raft message: the leader streams its snapshot
+// file (Transport.SendSnapshot), and the follower checks and stores the
+// stream before raft sees the message (ReceiveSnapshot), then restores the
+// state machine from that file on the apply goroutine.
+//
 // It is the only code that touches raft.Node and the WAL. It must never
 // acknowledge what raft has not made durable, never drop a persistence error
 // (the node stops and reports it on Err), and never interpret entry data,
 // which belongs to the state machine.
-//
-// Streaming snapshots to lagging peers is not implemented yet: raft's
-// MemoryStorage holds snapshot metadata only, and a snapshot arriving from a
-// leader stops the node with an error. That is the ensemble work.
 package raftnode
 
 import (
@@ -47,15 +50,27 @@ type StateMachine interface {
 	// that captured state; the function runs on another goroutine while
 	// Apply continues, so it must not read state that Apply changes.
 	Snapshot() (func(io.Writer) error, error)
-	// Restore replaces the whole state from a snapshot stream, before any
-	// Apply. The reader returns an error if the file is corrupt.
+	// Restore replaces the whole state from a snapshot stream: at Start,
+	// before any Apply, and on the apply goroutine between two Apply calls
+	// when the leader sent a snapshot because this server lagged too far
+	// behind its log. The reader returns an error if the file is corrupt.
+	// A serializer returned by an earlier Snapshot may still be running and
+	// must keep its captured view.
 	Restore(r io.Reader) error
 }
 
-// Transport delivers raft messages to peers. Send must not block for long:
-// it is called from the raft loop.
+// Transport delivers raft messages to peers. Both methods are called from
+// the raft loop and must not block for long.
 type Transport interface {
+	// Send delivers messages other than MsgSnap, best effort; a peer that
+	// cannot be reached should be reported with Node.ReportUnreachable.
 	Send(msgs []*raftpb.Message)
+	// SendSnapshot delivers a MsgSnap together with the snapshot file it
+	// names (size bytes), to be handed to the peer's Node.ReceiveSnapshot.
+	// It must close body, and call Node.ReportSnapshot(m.To, ok) when the
+	// transfer has finished or failed: raft sends the peer nothing else
+	// until then.
+	SendSnapshot(m *raftpb.Message, body io.ReadCloser, size int64)
 }
 
 // Config configures a Node. Zero values take the defaults noted.
@@ -75,6 +90,11 @@ type Config struct {
 	ElectionTicks, HeartbeatTicks int
 	// SnapCount is the number of applied entries between snapshots (default 100000).
 	SnapCount uint64
+	// SnapBytes also takes a snapshot once this many bytes of entry data
+	// were applied since the last one (default 64 MiB), so that large
+	// entries do not grow the log (and a lagging peer's catch-up) without
+	// bound between SnapCount snapshots.
+	SnapBytes uint64
 	// SnapCatchUpEntries is how many entries behind a snapshot stay in the
 	// in-memory log so that slightly lagging peers catch up from the log
 	// rather than a snapshot (default 5000).
@@ -94,6 +114,7 @@ const (
 	defaultElectionTicks      = 10
 	defaultHeartbeatTicks     = 1
 	defaultSnapCount          = 100000
+	defaultSnapBytes          = 64 << 20
 	defaultSnapCatchUpEntries = 5000
 
 	// Flow control, as etcd sets it: a message carries at most 1 MiB of
@@ -136,6 +157,9 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.SnapCount == 0 {
 		out.SnapCount = defaultSnapCount
 	}
+	if out.SnapBytes == 0 {
+		out.SnapBytes = defaultSnapBytes
+	}
 	if out.SnapCatchUpEntries == 0 {
 		out.SnapCatchUpEntries = defaultSnapCatchUpEntries
 	}
@@ -158,6 +182,9 @@ var (
 type Status struct {
 	ID, Leader, Term uint64
 	IsLeader         bool
+	// Role is "leader", "follower", "observer" (a learner in the current
+	// configuration) or "candidate" (also while pre-voting).
+	Role string
 }
 
 // Stats are counters for metrics.
@@ -173,6 +200,8 @@ type persister interface {
 	WriteSnapshot(meta storage.SnapshotMeta, write func(io.Writer) error) error
 	RecordSnapshot(meta storage.SnapshotMeta) error
 	OpenSnapshot(meta storage.SnapshotMeta) (io.ReadCloser, error)
+	OpenRawSnapshot(meta storage.SnapshotMeta) (io.ReadCloser, int64, error)
+	SaveSnapshotFile(meta storage.SnapshotMeta, r io.Reader, size int64) error
 	Purge(retainCount int) error
 	Stats() storage.Stats
 	Close() error
@@ -206,20 +235,28 @@ type Node struct {
 	waits       applyWaits
 	appliedTerm uint64
 	snapIndex   uint64
+	snapBytes   uint64      // entry data applied since snapIndex
 	snapping    atomic.Bool // set by apply, cleared by the raft loop
 	confMu      sync.Mutex
 	confState   *raftpb.ConfState
 
-	lead     atomic.Uint64
-	term     atomic.Uint64
-	isLeader atomic.Bool
-	statusMu sync.Mutex
-	statusc  chan struct{} // closed and replaced on every leadership change
+	lead      atomic.Uint64
+	term      atomic.Uint64
+	isLeader  atomic.Bool
+	raftState atomic.Uint64 // raft.StateType
+	statusMu  sync.Mutex
+	statusc   chan struct{} // closed and replaced on every leadership change
 
 	readMu     sync.Mutex
 	reads      map[string]chan uint64
 	readSeq    atomic.Uint64
 	readPrefix [8]byte
+
+	lost lostLog
+
+	// recvMu is read-held by each ReceiveSnapshot for its whole run, so
+	// that Stop can wait for them before closing storage.
+	recvMu sync.RWMutex
 }
 
 // Start opens the data directories, restores the newest snapshot into sm,
@@ -522,13 +559,27 @@ func (n *Node) AppliedIndex() uint64 { return n.applied.Load() }
 
 // Status reports leadership as of the last persisted Ready.
 func (n *Node) Status() Status {
-	return Status{ID: n.cfg.ID, Leader: n.lead.Load(), Term: n.term.Load(), IsLeader: n.isLeader.Load()}
+	return Status{ID: n.cfg.ID, Leader: n.lead.Load(), Term: n.term.Load(), IsLeader: n.isLeader.Load(), Role: n.role()}
 }
 
-// Step delivers a message from a peer.
+// Step delivers a message from a peer, except MsgSnap, which needs its
+// snapshot file and comes through ReceiveSnapshot.
 func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
+	if m.GetType() == raftpb.MsgSnap {
+		return fmt.Errorf("raftnode: a MsgSnap from %d reached Step without its snapshot file; it must come through ReceiveSnapshot", m.GetFrom())
+	}
+	return n.step(ctx, m)
+}
+
+func (n *Node) step(ctx context.Context, m *raftpb.Message) error {
 	if err := n.checkRunning(); err != nil {
 		return err
+	}
+	switch {
+	case m.GetType() == raftpb.MsgHeartbeat:
+		m = n.checkHeartbeat(m)
+	case m.GetType() == raftpb.MsgAppResp && m.GetReject():
+		n.checkRejection(m)
 	}
 	return n.mapErr(n.rn.Step(ctx, m))
 }
@@ -566,13 +617,17 @@ func (n *Node) Purge(ctx context.Context, retainCount int) error {
 	}
 }
 
-// Stop stops every goroutine of the node, waits for them, and closes the
-// WAL and the directory lock. It is safe to call more than once.
+// Stop stops every goroutine of the node, waits for them and for
+// ReceiveSnapshot calls in progress (they fail at their next read of the
+// stream), and closes the WAL and the directory lock. It is safe to call
+// more than once.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
 		close(n.stopc)
 		n.rn.Stop()
 		n.wg.Wait()
+		n.recvMu.Lock() // no receiver runs after this; new ones see stopc
+		n.recvMu.Unlock()
 		if err := n.st.Close(); err != nil {
 			n.log.Error("closing storage", "err", err)
 		}

@@ -59,8 +59,8 @@ func TestSoleVoterLeadsWhenStartReturns(t *testing.T) {
 	begin := time.Now()
 	n := mustStart(t, cfg, sm)
 	defer n.Stop()
-	if st := n.Status(); !st.IsLeader || st.Leader != 1 || st.Term < 2 {
-		t.Fatalf("status after Start: got %+v, want leader 1 at term >= 2", st)
+	if st := n.Status(); !st.IsLeader || st.Leader != 1 || st.Term < 2 || st.Role != "leader" {
+		t.Fatalf("status after Start: got %+v, want leader 1 at term >= 2 with role \"leader\"", st)
 	}
 	proposeWait(t, n, sm, "first")
 	if took := time.Since(begin); took > 3*time.Second {

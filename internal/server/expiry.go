@@ -18,6 +18,9 @@ func (s *Server) expiryLoop() {
 		case <-s.quit:
 			return
 		case now := <-t.C:
+			if !s.node.Status().IsLeader {
+				continue // the leader owns expiry
+			}
 			for _, id := range s.tracker.Expire(now) {
 				s.log.Info("session expired", "session", hexID(id))
 				s.stats.expired.Add(1)
@@ -47,6 +50,9 @@ func (s *Server) containerLoop() {
 		case <-s.quit:
 			return
 		case now := <-t.C:
+			if !s.node.Status().IsLeader {
+				continue // the leader sweeps, as ZooKeeper's leader does
+			}
 			for _, p := range s.expiredNodes(now.UnixMilli()) {
 				done := make(chan struct{})
 				s.propose(&fsm.Entry{Op: fsm.OpDeleteExpired, Path: p, Time: now.UnixMilli()},
@@ -77,4 +83,30 @@ func (s *Server) expiredNodes(nowMs int64) []string {
 		}
 	}
 	return out
+}
+
+// purgeLoop runs autopurge every autopurge.purgeInterval, as ZooKeeper's
+// DatadirCleanupManager does. zkd also purges after every snapshot it
+// takes (a Raft log must be compacted behind its snapshots anyway); the
+// timer additionally bounds what arrives otherwise, such as snapshots
+// received from the leader, and keeps the key meaning what ZooKeeper users
+// expect.
+func (s *Server) purgeLoop() {
+	if s.opts.PurgeInterval <= 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.PurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			if err := s.node.Purge(s.ctx(), s.opts.SnapRetainCount); err != nil {
+				s.log.Warn("autopurge failed", "err", err)
+			} else {
+				s.log.Info("autopurge done", "retained", s.opts.SnapRetainCount)
+			}
+		}
+	}
 }

@@ -50,10 +50,11 @@ func (s *Server) Stats() fourlw.Stats {
 		ephemerals += len(t.Ephemerals(id))
 	}
 	zxid := s.fsm.LastZxid()
+	digest := s.fsm.Digest()
 	sessions := len(s.fsm.Sessions())
 	s.mu.RUnlock()
 	ws := s.watches.Summary()
-	return fourlw.Stats{
+	st := fourlw.Stats{
 		Version:          Version,
 		Built:            BuildTime,
 		Mode:             "standalone",
@@ -78,7 +79,53 @@ func (s *Server) Stats() fourlw.Stats {
 		Uptime:           time.Since(s.started),
 		DataDirSize:      dirSize(s.opts.DataDir),
 		LogDirSize:       dirSize(s.opts.DataLogDir),
-		Counters:         map[string]int64{"session_expired": s.stats.expired.Load()},
+		PendingSyncs:     int(s.stats.pendingSyncs.Load()),
+		Counters: map[string]int64{
+			"session_expired": s.stats.expired.Load(),
+			// zkd's own: equal on servers that applied the same log.
+			"tree_digest": int64(digest),
+		},
+	}
+	if f := s.fault.Load(); f != nil {
+		st.Fault = *f
+	}
+	s.ensembleStats(&st)
+	return st
+}
+
+// ensembleStats fills the role and the leader's view of its followers.
+func (s *Server) ensembleStats(st *fourlw.Stats) {
+	if s.transport == nil {
+		return
+	}
+	rs := s.node.Status()
+	st.Mode = rs.Role
+	if st.Mode != "leader" && st.Mode != "follower" && st.Mode != "observer" || !s.serving.Load() {
+		// Electing: ZooKeeper answers "not currently serving requests".
+		st.NotServing = true
+		st.Mode = "follower"
+	}
+	if st.Mode == "observer" {
+		st.ObserverMasterID = int64(rs.Leader)
+	}
+	voters, _ := s.node.Members()
+	st.QuorumSize = len(voters)
+	if !rs.IsLeader {
+		return
+	}
+	st.LeaderUptime = time.Since(time.Unix(0, s.leaderSince.Load()))
+	for _, p := range s.node.Progress() {
+		if p.ID == s.id || !p.Active {
+			continue
+		}
+		st.Followers++
+		switch {
+		case !p.Synced:
+		case p.Learner:
+			st.SyncedObservers++
+		default:
+			st.SyncedFollowers++
+		}
 	}
 }
 
@@ -122,6 +169,23 @@ func (s *Server) Conf() []fourlw.KV {
 		TickTime: ms(o.TickTime), MaxClientCnxns: o.MaxClientCnxns,
 		MinSessionTimeout: ms(o.MinSessionTimeout), MaxSessionTimeout: ms(o.MaxSessionTimeout),
 		ClientPortListenBacklog: -1, ServerID: int64(s.id),
+	}
+	if !o.Standalone() {
+		self, _ := o.Self()
+		q := &fourlw.QuorumConf{
+			InitLimit: o.InitLimit, SyncLimit: o.SyncLimit, ElectionAlg: 3,
+			ElectionPort: self.ElectionPort, QuorumPort: self.QuorumPort,
+		}
+		if self.Observer {
+			q.PeerType = 1
+		}
+		for _, sv := range o.Servers {
+			q.Members = append(q.Members, fourlw.Member{
+				ID: sv.ID, Host: sv.Host, QuorumPort: sv.QuorumPort, ElectionPort: sv.ElectionPort,
+				Observer: sv.Observer, ClientAddr: sv.ClientAddr, ClientPort: sv.ClientPort,
+			})
+		}
+		conf.Quorum = q
 	}
 	return conf.KVs()
 }

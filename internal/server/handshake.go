@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"fmt"
 	"time"
@@ -18,14 +19,15 @@ func (c *conn) handshake(frame []byte) bool {
 		c.s.log.Warn("closing connection: malformed connect request", "remote", c.remote, "err", err)
 		return false
 	}
-	c.s.mu.RLock()
-	last := c.s.fsm.LastZxid()
-	c.s.mu.RUnlock()
-	if req.LastZxidSeen > last {
+	if !c.s.serving.Load() {
+		c.s.log.Info("refusing client: this server has no leader and is not serving", "remote", c.remote)
+		return false
+	}
+	if last := c.s.lastZxid(); req.LastZxidSeen > last && !c.s.catchUp(req.LastZxidSeen) {
 		// The client has seen state this server does not have yet; serving
 		// it would take the client back in time.
 		c.s.log.Warn("refusing session: client has seen a newer zxid; it must try another server",
-			"remote", c.remote, "clientZxid", hexID(req.LastZxidSeen), "serverZxid", hexID(last))
+			"remote", c.remote, "clientZxid", hexID(req.LastZxidSeen), "serverZxid", hexID(c.s.lastZxid()))
 		return false
 	}
 	c.timeout = c.negotiate(req.TimeOut)
@@ -47,25 +49,47 @@ func (c *conn) negotiate(ms int32) time.Duration {
 	return t
 }
 
-func (c *conn) newSession(req *proto.ConnectRequest) bool {
-	id := c.s.newSessionID()
-	passwd := newPassword()
+// catchUp waits, bounded, until this server has applied everything the
+// leader had committed, and reports whether it has then reached zxid. A
+// client that saw zxid on another server may be served from here only
+// then.
+func (s *Server) catchUp(zxid int64) bool {
+	if s.transport == nil {
+		return false // standalone: nobody else can be ahead
+	}
+	ctx, cancel := context.WithTimeout(s.ctx(), max(2*s.electionTimeout(), time.Second))
+	defer cancel()
+	idx, err := s.node.ReadIndex(ctx)
+	if err == nil {
+		err = s.node.WaitApplied(ctx, idx)
+	}
+	return err == nil && s.lastZxid() >= zxid
+}
+
+// proposeWait proposes e and waits for its result; ok is false if the
+// proposal failed or the connection closed first.
+func (c *conn) proposeWait(e *fsm.Entry) (fsm.Result, bool) {
 	type outcome struct {
 		res fsm.Result
 		ok  bool
 	}
 	done := make(chan outcome, 1)
-	c.s.propose(&fsm.Entry{
+	c.s.propose(e, func(res fsm.Result, ok bool) { done <- outcome{res, ok} })
+	select {
+	case o := <-done:
+		return o.res, o.ok
+	case <-c.closed:
+		return fsm.Result{}, false
+	}
+}
+
+func (c *conn) newSession(req *proto.ConnectRequest) bool {
+	id := c.s.newSessionID()
+	passwd := newPassword()
+	if _, ok := c.proposeWait(&fsm.Entry{
 		Session: id, Op: proto.OpCreateSession,
 		Timeout: int32(c.timeout / time.Millisecond), Passwd: passwd,
-	}, func(res fsm.Result, ok bool) { done <- outcome{res, ok} })
-	var o outcome
-	select {
-	case o = <-done:
-	case <-c.closed:
-		return false
-	}
-	if !o.ok {
+	}); !ok {
 		c.s.log.Warn("could not create a session", "remote", c.remote)
 		return false
 	}
@@ -81,6 +105,20 @@ func (c *conn) resume(req *proto.ConnectRequest) bool {
 	c.s.mu.RUnlock()
 	valid := ss != nil && subtle.ConstantTimeCompare(ss.Passwd, req.Passwd) == 1 &&
 		c.s.tracker.Touch(req.SessionID, time.Now())
+	if valid && ss.Owner != c.s.id {
+		// The client moved here from another server. Taking ownership is a
+		// log entry, so that every server agrees which connection may
+		// write for the session: writes still arriving through the old
+		// one fail with SessionMoved.
+		res, ok := c.proposeWait(&fsm.Entry{Session: req.SessionID, Op: fsm.OpMoveSession})
+		if !ok {
+			return false
+		}
+		valid = res.Err == proto.ErrOK
+		if valid {
+			c.s.log.Info("session moved here", "session", hexID(req.SessionID), "from", ss.Owner, "remote", c.remote)
+		}
+	}
 	if !valid {
 		// ZooKeeper answers an unknown session or a wrong password with a
 		// zero timeout and session id; the client reports it as expired.

@@ -168,11 +168,13 @@ func (c *conn) processLoop() {
 }
 
 // startReady starts the asynchronous part of queued requests, in order, up
-// to the first read that is still waiting: a write proposed before an
-// earlier read has run could change what that read sees.
+// to the first read not yet answered, even one at the head of the queue: a
+// write proposed before an earlier read has run could be applied before it
+// and change what that read sees. drain answers the read, and the process
+// loop then calls startReady again.
 func (c *conn) startReady(queue []*request) {
-	for i, req := range queue {
-		if req.kind == kindRead && i > 0 {
+	for _, req := range queue {
+		if req.kind == kindRead {
 			return
 		}
 		if req.kind != kindRead && !req.started {
@@ -293,6 +295,8 @@ func (c *conn) finish(req *request) {
 
 func (s *Server) syncWait(req *request) {
 	defer close(req.done)
+	s.stats.pendingSyncs.Add(1)
+	defer s.stats.pendingSyncs.Add(-1)
 	idx, err := s.node.ReadIndex(s.ctx())
 	if err == nil {
 		err = s.node.WaitApplied(s.ctx(), idx)

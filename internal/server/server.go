@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/zkd-io/zkd/internal/fsm"
 	"github.com/zkd-io/zkd/internal/raftnode"
 	"github.com/zkd-io/zkd/internal/session"
+	"github.com/zkd-io/zkd/internal/transport"
 	"github.com/zkd-io/zkd/internal/watch"
 	"github.com/zkd-io/zkd/proto"
 )
@@ -34,6 +36,19 @@ type Server struct {
 	node    *raftnode.Node
 	tracker *session.Tracker
 	watches *watch.Registry
+
+	// Ensemble members only (nil when standalone).
+	transport *transport.Transport
+	peers     *peerHandler
+	// serving is false while an ensemble member has no leader: clients
+	// are refused, as by a ZooKeeper server without a quorum.
+	serving     atomic.Bool
+	leaderSince atomic.Int64 // unix nanoseconds of the last leadership gain
+	// fault is set when persistence failed: writes are refused from then
+	// on and srvr/mntr say why.
+	fault atomic.Pointer[string]
+	// digests is the hash 4lw's log of recent tree digests.
+	digests digestLog
 
 	// mu serialises Apply (writer) against reads and watch registration
 	// (readers), so that a read and the watch it sets see one state.
@@ -79,13 +94,19 @@ func New(opts *config.Options, log *slog.Logger) *Server {
 		id:      id,
 		tracker: session.NewTracker(),
 		watches: watch.New(),
-		fsm:     fsm.New(fsm.Options{ExtendedTypes: opts.ExtendedTypesEnabled, SuperDigest: opts.SuperDigest}),
+		fsm:     fsm.New(fsmOptions(opts)),
 		conns:   map[*conn]struct{}{},
 		perIP:   map[string]int{},
 		owners:  map[int64]*conn{},
 		quit:    make(chan struct{}),
 	}
 }
+
+func fsmOptions(o *config.Options) fsm.Options {
+	return fsm.Options{ExtendedTypes: o.ExtendedTypesEnabled, SuperDigest: o.SuperDigest}
+}
+
+func (s *Server) fsmOptions() fsm.Options { return fsmOptions(s.opts) }
 
 // Start recovers the state from disk, joins the Raft group and starts
 // listening for clients.
@@ -97,26 +118,37 @@ func (s *Server) Start() error {
 	// or the id could look like a TTL or container owner.
 	s.nextSID.Store(int64(s.id)<<56 | int64(uint64(time.Now().UnixMilli()<<24)>>8))
 
-	tick := s.opts.TickTime / 10
-	if tick <= 0 {
-		tick = 100 * time.Millisecond
-	}
-	node, err := raftnode.Start(raftnode.Config{
+	tick, electionTicks := raftTiming(s.opts)
+	rc := raftnode.Config{
 		ID:              s.id,
 		Peers:           []uint64{s.id},
 		WALDir:          filepath.Join(s.opts.DataLogDir, "wal"),
 		SnapDir:         filepath.Join(s.opts.DataDir, "snap"),
 		TickInterval:    tick,
-		ElectionTicks:   10,
+		ElectionTicks:   electionTicks,
 		HeartbeatTicks:  1,
 		SnapCount:       uint64(s.opts.SnapCount),
 		SnapRetainCount: s.opts.SnapRetainCount,
 		Logger:          s.log,
-	}, s)
+	}
+	if s.opts.Standalone() {
+		s.serving.Store(true)
+	} else {
+		rc.Peers, rc.Learners, _ = members(s.opts)
+		if err := s.startTransport(); err != nil {
+			return err
+		}
+		rc.Transport = s.transport
+	}
+	node, err := raftnode.Start(rc, s)
 	if err != nil {
+		s.closeTransport()
 		return err
 	}
 	s.node = node
+	if s.peers != nil {
+		s.peers.node.Store(node)
+	}
 	// Sessions recovered from disk get a full timeout, as after a leader
 	// change: their clients may still come back.
 	now := time.Now()
@@ -130,15 +162,26 @@ func (s *Server) Start() error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		node.Stop()
+		s.closeTransport()
 		return fmt.Errorf("client port: %w", err)
 	}
 	s.ln = ln
-	s.log.Info("serving clients", "addr", ln.Addr().String(), "dataDir", s.opts.DataDir, "serverId", s.id)
+	s.log.Info("listening for clients", "addr", ln.Addr().String(), "dataDir", s.opts.DataDir, "serverId", s.id)
 	s.goRun(s.acceptLoop)
 	s.goRun(s.expiryLoop)
 	s.goRun(s.containerLoop)
+	s.goRun(s.roleLoop)
+	s.goRun(s.purgeLoop)
 	s.goRun(s.watchFatal)
 	return nil
+}
+
+func (s *Server) closeTransport() {
+	if s.transport != nil {
+		if err := s.transport.Close(); err != nil {
+			s.log.Warn("closing the quorum port", "err", err)
+		}
+	}
 }
 
 func (s *Server) goRun(fn func()) {
@@ -171,9 +214,11 @@ func (s *Server) Err() error {
 func (s *Server) Close() error {
 	s.stop()
 	s.wg.Wait()
+	// Stop raft before the transport: the raft loop sends through it.
 	if s.node != nil {
 		s.node.Stop()
 	}
+	s.closeTransport()
 	return s.Err()
 }
 
@@ -199,15 +244,20 @@ func (s *Server) stop() {
 	})
 }
 
-// watchFatal stops the server when persistence fails: a write that cannot be
-// made durable must never be acknowledged.
+// watchFatal handles the raft node stopping on a persistence failure (a
+// full disk, an I/O error): no write is acknowledged from then on, since
+// none can be made durable, but the server stays up so that clients can
+// still read and operators can see why in srvr and mntr. Restarting it
+// once the disk is fixed recovers from what was made durable.
 func (s *Server) watchFatal() {
 	select {
 	case err := <-s.node.Err():
 		if err != nil {
-			s.fatalErr.Store(err)
-			s.log.Error("stopping: persistence failed; no further writes are acknowledged", "err", err)
-			s.stop()
+			msg := fmt.Sprintf("persistence failed; writes are refused until the server is restarted: %v", err)
+			s.fault.Store(&msg)
+			s.log.Error("persistence failed: refusing writes until restarted; reads are still served", "err", err)
+			// Pending writes will never be answered.
+			s.waiters.failAll()
 		}
 	case <-s.quit:
 	}
@@ -231,6 +281,9 @@ func (s *Server) Apply(e *raftpb.Entry) {
 	// finds the event already queued on its connection.
 	for _, ev := range res.Events {
 		s.watches.Trigger(ev.Type, ev.Path)
+	}
+	if res.Zxid != 0 {
+		s.digests.record(res.Zxid, s.fsm.Digest())
 	}
 	s.mu.Unlock()
 	s.afterApply(res)
@@ -256,11 +309,36 @@ func (s *Server) Snapshot() (func(io.Writer) error, error) {
 	return s.fsm.Snapshot(), nil
 }
 
-// Restore implements raftnode.StateMachine.
+// Restore implements raftnode.StateMachine. At start it loads the newest
+// snapshot. A running ensemble member restores one when it fell so far
+// behind that the leader sent a snapshot instead of log entries; its
+// clients' watches were set on state that is gone, so they are
+// disconnected: on reconnecting they re-send their watches with the last
+// zxid they saw, and get the events they missed.
 func (s *Server) Restore(r io.Reader) error {
+	// Decode into a fresh state without the lock, so that reads go on
+	// meanwhile, then swap it in.
+	next := fsm.New(s.fsmOptions())
+	if err := next.Restore(r); err != nil {
+		return err
+	}
+	live := next.Sessions()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fsm.Restore(r)
+	s.fsm = next
+	s.mu.Unlock()
+	now := time.Now()
+	keep := make(map[int64]bool, len(live))
+	for _, ss := range live {
+		keep[ss.ID] = true
+		s.tracker.Add(ss.ID, time.Duration(ss.Timeout)*time.Millisecond, now)
+	}
+	for _, id := range s.tracker.IDs() {
+		if !keep[id] {
+			s.tracker.Remove(id)
+		}
+	}
+	s.dropClients()
+	return nil
 }
 
 // propose submits an entry and calls done with its result once it is
@@ -271,10 +349,26 @@ func (s *Server) propose(e *fsm.Entry, done func(res fsm.Result, ok bool)) {
 	if e.Time == 0 {
 		e.Time = time.Now().UnixMilli()
 	}
-	s.waiters.add(e.ReqID, done)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if s.fault.Load() != nil {
+		done(fsm.Result{}, false)
+		return
+	}
+	s.waiters.add(e.ReqID, done, s.node.Status().Term)
+	data := e.Marshal()
+	ctx, cancel := context.WithTimeout(s.ctx(), max(2*s.electionTimeout(), 2*time.Second))
 	defer cancel()
-	if err := s.node.Propose(ctx, e.Marshal()); err != nil {
+	err := s.node.Propose(ctx, data)
+	// Raft drops a proposal while no leader is known (an election is
+	// running): nothing was appended, so waiting for a leader and trying
+	// again is safe, and spares the client a lost connection.
+	for errors.Is(err, raftnode.ErrProposalDropped) && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.electionTimeout() / 10):
+		}
+		err = s.node.Propose(ctx, data)
+	}
+	if err != nil {
 		if s.waiters.remove(e.ReqID) {
 			s.log.Warn("proposal failed", "op", e.Op.String(), "err", err)
 			done(fsm.Result{}, false)
@@ -294,24 +388,37 @@ func newPassword() []byte {
 // waitTable routes applied results to the requests waiting for them.
 type waitTable struct {
 	mu sync.Mutex
-	m  map[uint64]func(fsm.Result, bool)
+	m  map[uint64]*waiter
 }
 
-func (w *waitTable) add(id uint64, fn func(fsm.Result, bool)) {
+type waiter struct {
+	fn    func(fsm.Result, bool)
+	start time.Time
+	term  uint64 // the raft term when it was proposed
+}
+
+// lostProposalTimeout bounds the wait for a proposal in any case: a
+// proposal forwarded to a leader that lost it is never applied.
+const lostProposalTimeout = 30 * time.Second
+
+func (w *waitTable) add(id uint64, fn func(fsm.Result, bool), term uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
-		w.m = map[uint64]func(fsm.Result, bool){}
+		w.m = map[uint64]*waiter{}
 	}
-	w.m[id] = fn
+	w.m[id] = &waiter{fn: fn, start: time.Now(), term: term}
 }
 
 func (w *waitTable) take(id uint64) func(fsm.Result, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	fn := w.m[id]
+	wt := w.m[id]
+	if wt == nil {
+		return nil
+	}
 	delete(w.m, id)
-	return fn
+	return wt.fn
 }
 
 func (w *waitTable) remove(id uint64) bool { return w.take(id) != nil }
@@ -322,12 +429,33 @@ func (w *waitTable) deliver(id uint64, res fsm.Result) {
 	}
 }
 
+// expire fails proposals that will probably never be applied: those made
+// in an earlier term that have waited longer than grace (the leader they
+// were forwarded to may have lost them), and any older than
+// lostProposalTimeout. Their outcome is unknown; the client sees a lost
+// connection, as with ZooKeeper.
+func (w *waitTable) expire(now time.Time, term uint64, grace time.Duration) {
+	w.mu.Lock()
+	var lost []func(fsm.Result, bool)
+	for id, wt := range w.m {
+		age := now.Sub(wt.start)
+		if (wt.term != term && age > grace) || age > lostProposalTimeout {
+			lost = append(lost, wt.fn)
+			delete(w.m, id)
+		}
+	}
+	w.mu.Unlock()
+	for _, fn := range lost {
+		fn(fsm.Result{}, false)
+	}
+}
+
 func (w *waitTable) failAll() {
 	w.mu.Lock()
 	m := w.m
 	w.m = nil
 	w.mu.Unlock()
-	for _, fn := range m {
-		fn(fsm.Result{}, false)
+	for _, wt := range m {
+		wt.fn(fsm.Result{}, false)
 	}
 }

@@ -12,6 +12,7 @@ type serverStats struct {
 	connections    atomic.Int64
 	outstanding    atomic.Int64
 	expired        atomic.Int64
+	pendingSyncs   atomic.Int64
 	lat            latency
 }
 

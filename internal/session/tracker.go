@@ -20,10 +20,13 @@ type entry struct {
 type Tracker struct {
 	mu       sync.Mutex
 	sessions map[int64]*entry
+	touched  map[int64]struct{} // touched since the last TakeTouched
 }
 
 // NewTracker returns an empty tracker.
-func NewTracker() *Tracker { return &Tracker{sessions: map[int64]*entry{}} }
+func NewTracker() *Tracker {
+	return &Tracker{sessions: map[int64]*entry{}, touched: map[int64]struct{}{}}
+}
 
 // Add starts tracking a session with a full timeout from now.
 func (t *Tracker) Add(id int64, timeout time.Duration, now time.Time) {
@@ -37,6 +40,7 @@ func (t *Tracker) Remove(id int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.sessions, id)
+	delete(t.touched, id)
 }
 
 // Touch extends a session's deadline; false if it is unknown or closing.
@@ -48,7 +52,38 @@ func (t *Tracker) Touch(id int64, now time.Time) bool {
 		return false
 	}
 	e.deadline = now.Add(e.timeout)
+	t.touched[id] = struct{}{}
 	return true
+}
+
+// TakeTouched returns the sessions touched since the previous call, ordered
+// by id, and forgets them. A server that is not the leader reports them to
+// the leader, which owns expiry.
+func (t *Tracker) TakeTouched() []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.touched) == 0 {
+		return nil
+	}
+	out := make([]int64, 0, len(t.touched))
+	for id := range t.touched {
+		out = append(out, id)
+	}
+	clear(t.touched)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// ResetAll gives every session a full timeout from now and clears closing
+// marks: a new leader does not know which sessions showed life to its
+// predecessor, nor whether closes proposed before the change committed.
+func (t *Tracker) ResetAll(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.sessions {
+		e.deadline = now.Add(e.timeout)
+		e.closing = false
+	}
 }
 
 // Expire marks every session past its deadline as closing and returns them,
@@ -75,6 +110,18 @@ func (t *Tracker) Retry(id int64) {
 	if e := t.sessions[id]; e != nil {
 		e.closing = false
 	}
+}
+
+// IDs returns the tracked sessions, ordered by id.
+func (t *Tracker) IDs() []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]int64, 0, len(t.sessions))
+	for id := range t.sessions {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }
 
 // Len is the number of tracked sessions.

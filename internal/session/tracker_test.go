@@ -2,6 +2,7 @@ package session
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -35,5 +36,41 @@ func TestTrackerExpiry(t *testing.T) {
 	tr.Remove(2)
 	if tr.Len() != 0 {
 		t.Fatalf("Len after Remove: %d", tr.Len())
+	}
+}
+
+func TestTakeTouchedReportsEachSessionOnce(t *testing.T) {
+	tr := NewTracker()
+	now := time.Unix(1000, 0)
+	for _, id := range []int64{3, 1, 2} {
+		tr.Add(id, time.Second, now)
+	}
+	tr.Touch(3, now)
+	tr.Touch(1, now)
+	tr.Touch(3, now)
+	tr.Touch(9, now) // unknown: not reported
+	if got, want := tr.TakeTouched(), []int64{1, 3}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if got := tr.TakeTouched(); got != nil {
+		t.Fatalf("second call: got %v, want nothing", got)
+	}
+}
+
+func TestResetAllGivesAFullTimeout(t *testing.T) {
+	tr := NewTracker()
+	start := time.Unix(1000, 0)
+	tr.Add(1, time.Second, start)
+	tr.Add(2, time.Second, start)
+	if got := tr.Expire(start.Add(2 * time.Second)); len(got) != 2 {
+		t.Fatalf("expired: got %v, want both", got)
+	}
+	later := start.Add(5 * time.Second)
+	tr.ResetAll(later)
+	if got := tr.Expire(later.Add(500 * time.Millisecond)); len(got) != 0 {
+		t.Fatalf("within the new timeout: got %v expired, want none", got)
+	}
+	if got := tr.Expire(later.Add(1500 * time.Millisecond)); len(got) != 2 {
+		t.Fatalf("after the new timeout: got %v, want both", got)
 	}
 }

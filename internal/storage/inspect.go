@@ -235,7 +235,12 @@ func ListSnapshotFiles(dir string) ([]SnapshotFile, error) {
 		case strings.HasSuffix(name, brokenSuffix):
 			name, state = strings.TrimSuffix(name, brokenSuffix), SnapshotBroken
 		case strings.HasSuffix(name, snapTmpSuffix):
+			// A received snapshot's temporary name has a random part
+			// between the final name and the suffix.
 			name, state = strings.TrimSuffix(name, snapTmpSuffix), SnapshotUnfinished
+			if i := strings.Index(name, snapSuffix+"."); i >= 0 {
+				name = name[:i+len(snapSuffix)]
+			}
 		}
 		if t, i, ok := parseSnapName(name); ok {
 			out = append(out, SnapshotFile{Path: filepath.Join(dir, de.Name()), Term: t, Index: i, State: state})

@@ -267,6 +267,7 @@ func TestListSnapshotFiles(t *testing.T) {
 	for _, name := range []string{
 		snapName(3, 300), snapName(2, 200) + brokenSuffix, snapName(4, 400) + snapTmpSuffix,
 		snapName(9, 100), "LOCK", "snap-junk.snap", snapName(1, 50) + ".bak",
+		snapName(5, 500) + ".123456" + snapTmpSuffix,
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
 			t.Fatal(err)
@@ -283,6 +284,7 @@ func TestListSnapshotFiles(t *testing.T) {
 	want := []string{
 		snapName(9, 100) + ":current", snapName(2, 200) + brokenSuffix + ":broken",
 		snapName(3, 300) + ":current", snapName(4, 400) + snapTmpSuffix + ":unfinished",
+		snapName(5, 500) + ".123456" + snapTmpSuffix + ":unfinished",
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("got %v, want %v", got, want)

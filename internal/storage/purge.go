@@ -18,16 +18,19 @@ func (s *Storage) Purge(retainCount int) error {
 	if retainCount < 1 {
 		return fmt.Errorf("storage: purge must keep at least one snapshot, got retain count %d", retainCount)
 	}
+	if err := s.removeStaleSnapshots(); err != nil {
+		return fmt.Errorf("storage: purge: %w", err)
+	}
 	files, err := listSnapshots(s.snapDir)
 	if err != nil {
 		return fmt.Errorf("storage: purge: reading %s: %w", s.snapDir, err)
 	}
-	// A snapshot not yet recorded in the WAL may be mid-flight on another
-	// goroutine; it is not a snapshot Open would use, so it neither counts
-	// towards the kept ones nor gets deleted.
+	// Only snapshots recorded in the WAL count: they are the ones Open would
+	// use. A newer unrecorded one may be on its way to being recorded (see
+	// removeStaleSnapshots) and is left alone.
 	eligible := files[:0:0]
 	for _, f := range files {
-		if f.index <= s.recordedIndex {
+		if s.recorded[[2]uint64{f.term, f.index}] {
 			eligible = append(eligible, f)
 		}
 	}
@@ -96,6 +99,37 @@ func (s *Storage) purgeWAL(index uint64) error {
 	}
 	if removed {
 		return syncDir(s.walDir)
+	}
+	return nil
+}
+
+// removeStaleSnapshots deletes snapshot files that the WAL does not record
+// and that are not newer than the newest snapshot it does record. Nothing
+// will ever load them: they are snapshots received from a leader that raft
+// then found out of date (this server had caught up from the log
+// meanwhile), or ones whose writer stopped before recording them and that a
+// later snapshot overtook. A newer unrecorded file is kept, because it may
+// be on its way to being recorded: written by this server and waiting for
+// the raft loop, or received and waiting for raft to accept it.
+func (s *Storage) removeStaleSnapshots() error {
+	files, err := listSnapshots(s.snapDir)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", s.snapDir, err)
+	}
+	removed := false
+	for _, f := range files {
+		if f.index > s.recordedIndex || s.recorded[[2]uint64{f.term, f.index}] {
+			continue
+		}
+		p := filepath.Join(s.snapDir, f.name)
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing unrecorded snapshot %s: %w", p, err)
+		}
+		removed = true
+		s.log.Info("removed a snapshot file the WAL does not record and a newer snapshot replaces", "path", p)
+	}
+	if removed {
+		return syncDir(s.snapDir)
 	}
 	return nil
 }

@@ -7,10 +7,11 @@
 // error: every failed write or sync is returned so that internal/raftnode,
 // its only user, stops the server instead of acknowledging lost writes.
 //
-// Snapshot files are written and read as streams. The raftpb.Snapshot
-// handed to raft carries only metadata; shipping a snapshot to a lagging
-// peer (streamed, not through raftpb.Snapshot.Data) is left to the
-// ensemble work.
+// Snapshot files are written and read as streams, and synced as they are
+// written so that a large one never queues the disk ahead of the WAL. The
+// raftpb.Snapshot handed to raft carries only metadata: a leader ships the
+// raw file to a lagging peer (OpenRawSnapshot), and the peer checks every
+// CRC of the stream before it keeps it (SaveSnapshotFile).
 package storage
 
 import (
@@ -82,8 +83,9 @@ type Storage struct {
 	lock            *fileutil.LockedFile
 	w               *wal.WAL
 
-	prevHS        *raftpb.HardState // mirrors the WAL's last saved state to know when it syncs
-	recordedIndex uint64            // newest snapshot recorded in the WAL
+	prevHS        *raftpb.HardState  // mirrors the WAL's last saved state to know when it syncs
+	recordedIndex uint64             // newest snapshot recorded in the WAL
+	recorded      map[[2]uint64]bool // {term, index} of every snapshot the WAL records
 
 	walSyncs  atomic.Uint64
 	fsyncs    atomic.Uint64
@@ -127,12 +129,13 @@ func Open(walDir, snapDir string, logger *slog.Logger) (*Storage, *Recovered, er
 		return nil, nil, fmt.Errorf("storage: cannot lock %s: %w", lockPath, err)
 	}
 	s := &Storage{
-		walDir:  walDir,
-		snapDir: snapDir,
-		log:     logger.With("component", "storage"),
-		zl:      newZapLogger(logger.Handler()),
-		lock:    lock,
-		prevHS:  &raftpb.HardState{},
+		walDir:   walDir,
+		snapDir:  snapDir,
+		log:      logger.With("component", "storage"),
+		zl:       newZapLogger(logger.Handler()),
+		lock:     lock,
+		prevHS:   &raftpb.HardState{},
+		recorded: map[[2]uint64]bool{},
 	}
 	rec, err := s.load()
 	if err != nil {
@@ -152,15 +155,15 @@ func (s *Storage) load() (*Recovered, error) {
 	return s.recover()
 }
 
-// removeTempSnapshots deletes snapshot files whose writer crashed before
-// the rename that would have made them visible.
+// removeTempSnapshots deletes snapshot files whose writer (or receiver)
+// stopped before the rename that would have made them visible.
 func (s *Storage) removeTempSnapshots() error {
 	des, err := os.ReadDir(s.snapDir)
 	if err != nil {
 		return fmt.Errorf("storage: cannot read snapshot directory %s: %w", s.snapDir, err)
 	}
 	for _, de := range des {
-		if name := de.Name(); strings.HasPrefix(name, snapPrefix) && strings.HasSuffix(name, snapSuffix+snapTmpSuffix) {
+		if name := de.Name(); strings.HasPrefix(name, snapPrefix) && strings.HasSuffix(name, snapTmpSuffix) {
 			p := filepath.Join(s.snapDir, name)
 			if err := os.Remove(p); err != nil {
 				return fmt.Errorf("storage: cannot remove unfinished snapshot %s: %w", p, err)
@@ -206,12 +209,14 @@ func (s *Storage) recover() (*Recovered, error) {
 	if err != nil {
 		return nil, s.corruptWAL(err)
 	}
-	recorded := make(map[[2]uint64]bool, len(walSnaps))
 	for _, ws := range walSnaps {
-		recorded[[2]uint64{ws.GetTerm(), ws.GetIndex()}] = true
+		s.recorded[[2]uint64{ws.GetTerm(), ws.GetIndex()}] = true
 		s.recordedIndex = max(s.recordedIndex, ws.GetIndex())
 	}
-	chosen, err := s.newestValidSnapshot(recorded)
+	if err := s.removeStaleSnapshots(); err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	chosen, err := s.newestValidSnapshot(s.recorded)
 	if err != nil {
 		return nil, err
 	}
@@ -333,9 +338,10 @@ func (s *Storage) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 }
 
 // WriteSnapshot streams a snapshot file: write receives a writer whose bytes
-// are framed in CRC-checked chunks into a temporary file, which is fsynced
-// and renamed into place, and the directory fsynced. The snapshot is not
-// used at startup until RecordSnapshot records it in the WAL.
+// are framed in CRC-checked chunks into a temporary file, which is synced
+// every few MiB while it grows (see syncEvery), fsynced, renamed into place,
+// and the directory fsynced. The snapshot is not used at startup until
+// RecordSnapshot records it in the WAL.
 func (s *Storage) WriteSnapshot(meta SnapshotMeta, write func(io.Writer) error) (err error) {
 	hdr, err := encodeHeader(meta)
 	if err != nil {
@@ -353,32 +359,44 @@ func (s *Storage) WriteSnapshot(meta SnapshotMeta, write func(io.Writer) error) 
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(hdr); err != nil {
+	sw := &syncWriter{f: f}
+	if _, err = sw.Write(hdr); err != nil {
 		return fmt.Errorf("storage: writing snapshot %s: %w", tmp, err)
 	}
-	cw := newChunkWriter(f)
+	cw := newChunkWriter(sw)
 	if err = write(cw); err != nil {
 		return fmt.Errorf("storage: writing snapshot %s: %w", tmp, err)
 	}
 	if err = cw.finish(); err != nil {
 		return fmt.Errorf("storage: writing snapshot %s: %w", tmp, err)
 	}
-	if err = fileutil.Fsync(f); err != nil {
+	if err = s.installSnapFile(f, tmp, final); err != nil {
+		return err
+	}
+	s.snapshots.Add(1)
+	s.log.Info("wrote snapshot", "path", final, "index", meta.Index, "term", meta.Term, "payload_bytes", cw.n)
+	return nil
+}
+
+// installSnapFile makes a fully written temporary snapshot file durable
+// under its final name: fsync, close, rename, fsync the directory. f is
+// closed whatever happens; on error the caller removes tmp.
+func (s *Storage) installSnapFile(f *os.File, tmp, final string) error {
+	if err := fileutil.Fsync(f); err != nil {
+		f.Close()
 		return fmt.Errorf("storage: syncing snapshot %s: %w", tmp, err)
 	}
 	s.fsyncs.Add(1)
-	if err = f.Close(); err != nil {
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("storage: closing snapshot %s: %w", tmp, err)
 	}
-	if err = os.Rename(tmp, final); err != nil {
+	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("storage: renaming snapshot %s: %w", tmp, err)
 	}
-	if err = syncDir(s.snapDir); err != nil {
+	if err := syncDir(s.snapDir); err != nil {
 		return fmt.Errorf("storage: syncing snapshot directory %s: %w", s.snapDir, err)
 	}
 	s.fsyncs.Add(1)
-	s.snapshots.Add(1)
-	s.log.Info("wrote snapshot", "path", final, "index", meta.Index, "term", meta.Term, "payload_bytes", cw.n)
 	return nil
 }
 
@@ -390,6 +408,7 @@ func (s *Storage) RecordSnapshot(meta SnapshotMeta) error {
 		return fmt.Errorf("storage: recording snapshot %d in the WAL in %s: %w", meta.Index, s.walDir, err)
 	}
 	s.fsyncs.Add(1)
+	s.recorded[[2]uint64{meta.Term, meta.Index}] = true
 	s.recordedIndex = max(s.recordedIndex, meta.Index)
 	return nil
 }

@@ -3,6 +3,7 @@ package tree
 import (
 	"crypto/sha1"
 	"encoding/base64"
+	"hash/crc32"
 	"net"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ type aclEntry struct {
 	key  string
 	list []proto.ACL
 	refs int
+	sum  uint32 // checksum of key, for the tree digest
 }
 
 // aclTable interns ACL lists and counts their users, so that an ACL no node
@@ -41,7 +43,7 @@ func (t aclTable) intern(acl []proto.ACL) *aclEntry {
 	if e, ok := t[k]; ok {
 		return e
 	}
-	e := &aclEntry{key: k, list: append([]proto.ACL(nil), acl...)}
+	e := &aclEntry{key: k, list: append([]proto.ACL(nil), acl...), sum: crc32.Checksum([]byte(k), castagnoli)}
 	t[k] = e
 	return e
 }

@@ -30,6 +30,7 @@ type Tree struct {
 	containers map[string]struct{}
 	ttls       map[string]struct{}
 	dataBytes  int64
+	digest     uint64 // see Digest
 
 	recording bool
 	undo      []undoRecord
@@ -227,9 +228,9 @@ func (t *Tree) Walk(fn func(*Node) bool) {
 
 // Clone returns a read-only view of the tree as it is now, in O(1). The live
 // tree may keep changing; the clone does not see it. Only Get, Children,
-// EachChild, Walk and Len may be called on a clone.
+// EachChild, Walk, Len and Digest may be called on a clone.
 func (t *Tree) Clone() *Tree {
-	return &Tree{nodes: t.nodes.Clone()}
+	return &Tree{nodes: t.nodes.Clone(), digest: t.digest}
 }
 
 // Begin starts recording changes so that Rollback can undo them.
@@ -288,6 +289,11 @@ func (t *Tree) replace(path string, old, n *Node) {
 
 func (t *Tree) index(n *Node, delta int) {
 	t.dataBytes += int64(delta * (len(n.Data) + len(n.path)))
+	if delta > 0 {
+		t.digest += nodeDigest(n)
+	} else {
+		t.digest -= nodeDigest(n)
+	}
 	switch {
 	case n.IsContainer():
 		setMember(t.containers, n.path, delta)

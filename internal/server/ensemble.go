@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/zkd-io/zkd/internal/config"
+	"github.com/zkd-io/zkd/internal/raftnode"
+	"github.com/zkd-io/zkd/internal/transport"
+)
+
+// App message kinds carried by the peer transport next to raft's messages.
+const (
+	// appTouch reports, to the leader, the sessions that showed life on the
+	// sending server since its previous report: a list of 8-byte ids.
+	appTouch uint8 = 1
+)
+
+// maxTouchReport bounds one liveness report (8 bytes per session).
+const maxTouchReport = 64 << 10
+
+// raftTiming derives raft's clock from zoo.cfg. ZooKeeper lets a follower
+// lag syncLimit ticks before the leader drops it; zkd's election timeout is
+// a twentieth of that, so that at the defaults (tickTime 2000 ms, syncLimit
+// 5) a dead leader is noticed after 0.5–1 s (raft randomises the timeout
+// between one and two times the base) and replaced about a second after it
+// died. The floor keeps loaded test machines from electing on every
+// hiccup. A raft tick is a tenth of the timeout; the leader sends a
+// heartbeat every tick.
+func raftTiming(o *config.Options) (tick time.Duration, electionTicks int) {
+	const floor = 200 * time.Millisecond
+	limit := o.SyncLimit
+	if limit <= 0 {
+		limit = 5
+	}
+	election := max(o.TickTime*time.Duration(limit)/20, floor)
+	return election / 10, 10
+}
+
+// electionTimeout is the base election timeout raftTiming chose.
+func (s *Server) electionTimeout() time.Duration {
+	tick, n := raftTiming(s.opts)
+	return tick * time.Duration(n)
+}
+
+// members lists the ensemble for raft and the transport.
+func members(o *config.Options) (voters, learners []uint64, peers []transport.Member) {
+	for _, sv := range o.Servers {
+		if sv.Observer {
+			learners = append(learners, sv.ID)
+		} else {
+			voters = append(voters, sv.ID)
+		}
+		peers = append(peers, transport.Member{
+			ID: sv.ID, Addr: net.JoinHostPort(sv.Host, strconv.Itoa(sv.QuorumPort)), Observer: sv.Observer,
+		})
+	}
+	return voters, learners, peers
+}
+
+// peerHandler receives what other servers send. Messages that arrive before
+// the raft node is up are refused; raft retransmits.
+type peerHandler struct {
+	s    *Server
+	node atomic.Pointer[raftnode.Node]
+}
+
+var errNotReady = fmt.Errorf("server: raft node not started yet")
+
+func (h *peerHandler) Step(ctx context.Context, m *raftpb.Message) error {
+	if n := h.node.Load(); n != nil {
+		return n.Step(ctx, m)
+	}
+	return errNotReady
+}
+
+func (h *peerHandler) ReceiveSnapshot(ctx context.Context, m *raftpb.Message, body io.Reader, size int64) error {
+	if n := h.node.Load(); n != nil {
+		return n.ReceiveSnapshot(ctx, m, body, size)
+	}
+	return errNotReady
+}
+
+func (h *peerHandler) ReportUnreachable(id uint64) {
+	if n := h.node.Load(); n != nil {
+		n.ReportUnreachable(id)
+	}
+}
+
+func (h *peerHandler) ReportSnapshot(id uint64, ok bool) {
+	if n := h.node.Load(); n != nil {
+		n.ReportSnapshot(id, ok)
+	}
+}
+
+func (h *peerHandler) HandleApp(from uint64, kind uint8, payload []byte) {
+	switch kind {
+	case appTouch:
+		h.s.touchReported(from, payload)
+	default:
+		h.s.log.Warn("unknown message kind from peer", "peer", from, "kind", kind)
+	}
+}
+
+// startTransport opens the quorum port. The raft node is attached later.
+func (s *Server) startTransport() error {
+	_, _, peers := members(s.opts)
+	self, _ := s.opts.Self()
+	h := &peerHandler{s: s}
+	t, err := transport.New(transport.Config{
+		ID:         s.id,
+		Members:    peers,
+		ListenAddr: net.JoinHostPort(self.Host, strconv.Itoa(self.QuorumPort)),
+		Handler:    h,
+		Logger:     s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("quorum port: %w", err)
+	}
+	s.peers, s.transport = h, t
+	t.Start()
+	return nil
+}
+
+// touchReported extends the deadlines of sessions another server saw alive.
+// Only the leader expires sessions; a report that reaches a former leader
+// is harmless.
+func (s *Server) touchReported(from uint64, payload []byte) {
+	if len(payload)%8 != 0 || len(payload) > maxTouchReport {
+		s.log.Warn("malformed session liveness report", "peer", from, "bytes", len(payload))
+		return
+	}
+	now := time.Now()
+	for i := 0; i < len(payload); i += 8 {
+		s.tracker.Touch(int64(binary.BigEndian.Uint64(payload[i:])), now)
+	}
+}
+
+// roleLoop follows leadership. A server that becomes leader gives every
+// session a full timeout before expiring any. Other servers report the
+// sessions their clients kept alive to the leader, every half tick as
+// ZooKeeper's followers ping. A server that has no leader for longer than
+// the election timeout stops serving clients, as a ZooKeeper server that
+// lost its quorum does, so that clients move to servers that can answer.
+func (s *Server) roleLoop() {
+	interval := min(s.opts.TickTime/2, s.electionTimeout()/2)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	wasLeader := false
+	var leaderless time.Time
+	for {
+		select {
+		case <-s.quit:
+			return
+		case now := <-t.C:
+			st := s.node.Status()
+			if st.IsLeader && !wasLeader {
+				s.tracker.ResetAll(now)
+				s.leaderSince.Store(now.UnixNano())
+				s.log.Info("leading", "term", st.Term)
+			} else if !st.IsLeader && wasLeader {
+				s.log.Info("no longer leading", "term", st.Term, "leader", st.Leader)
+			}
+			wasLeader = st.IsLeader
+			touched := s.tracker.TakeTouched()
+			if s.transport == nil {
+				continue // standalone: always the leader, always serving
+			}
+			if !st.IsLeader && st.Leader != 0 {
+				for len(touched) > 0 {
+					n := min(len(touched), maxTouchReport/8)
+					s.transport.SendApp(st.Leader, appTouch, encodeTouched(touched[:n]))
+					touched = touched[n:]
+				}
+			}
+			s.followQuorum(st, now, &leaderless)
+			s.waiters.expire(now, st.Term, 2*s.electionTimeout())
+		}
+	}
+}
+
+// followQuorum switches serving off after a leaderless election timeout,
+// and back on once a leader is known.
+func (s *Server) followQuorum(st raftnode.Status, now time.Time, leaderless *time.Time) {
+	if st.Leader != 0 {
+		*leaderless = time.Time{}
+		if !s.serving.Load() {
+			s.serving.Store(true)
+			s.log.Info("serving clients", "leader", st.Leader, "term", st.Term)
+		}
+		return
+	}
+	if leaderless.IsZero() {
+		*leaderless = now
+	}
+	if s.serving.Load() && now.Sub(*leaderless) > s.electionTimeout() {
+		s.serving.Store(false)
+		s.log.Warn("no leader: not serving clients until one is elected", "waited", now.Sub(*leaderless))
+		s.dropClients()
+	}
+}
+
+func encodeTouched(ids []int64) []byte {
+	b := make([]byte, 8*len(ids))
+	for i, id := range ids {
+		binary.BigEndian.PutUint64(b[8*i:], uint64(id))
+	}
+	return b
+}
+
+// dropClients closes every client connection and fails every pending
+// proposal: their outcome is unknown, which the clients learn as a lost
+// connection, as they would from ZooKeeper.
+func (s *Server) dropClients() {
+	s.connsMu.Lock()
+	open := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.connsMu.Unlock()
+	for _, c := range open {
+		if c.session.Load() != 0 {
+			c.close()
+		}
+	}
+	s.waiters.failAll()
+}
