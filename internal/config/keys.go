@@ -76,6 +76,12 @@ var keySpecs = []keySpec{
 		allowPort, setInt(func(o *Options) *int { return &o.MetricsHTTPPort })},
 	{KeyDoc{"snapCount", "SnapCount", "100000", "Log entries between snapshots.", "zookeeper.snapCount"},
 		allowSnapCount, setDecoded(func(o *Options) *int { return &o.SnapCount })},
+	{KeyDoc{"snapSizeLimitInKb", "SnapSizeLimitKB", "65536", "Also snapshot once this many KiB of log were written since the last snapshot; 0 or less disables the size trigger (ZooKeeper's default is 4 GiB).", "zookeeper.snapSizeLimitInKb"},
+		allowSnapSize, func(o *Options, v string) bool {
+			n, err := strconv.ParseInt(v, 10, 64)
+			o.SnapSizeLimitKB = n
+			return err == nil
+		}},
 	{KeyDoc{"autopurge.snapRetainCount", "SnapRetainCount", "3", "Snapshots (and the log they need) kept by autopurge; values below 3 become 3.", ""},
 		allowRetain, setInt(func(o *Options) *int { return &o.SnapRetainCount })},
 	{KeyDoc{"autopurge.purgeInterval", "PurgeInterval", "0", "Hours between autopurge runs; 0 disables autopurge.", ""},
@@ -245,7 +251,7 @@ var javaOnlyKeys = []string{
 	"quorum.cnxn.threads.size", "leaderServes", "learner.", "leader.", "localSessionsEnabled",
 	"localSessionsUpgradingEnabled", "maxConcurrentSnapSyncs", "maxConcurrentDiffSyncs", "version",
 	// Storage and JVM tuning.
-	"preAllocSize", "snapSizeLimitInKb", "txnLogSizeLimitInKb", "commitLogCount", "fsync.warningthresholdms",
+	"preAllocSize", "txnLogSizeLimitInKb", "commitLogCount", "fsync.warningthresholdms",
 	"forceSync", "snapshot.", "jute.maxbuffer.extrasize", "digest.enabled", "jvm.pause.", "globalOutstandingLimit",
 	"commitProcessor.", "requestThrottleLimit", "requestThrottleStallTime", "requestThrottleDropStale",
 	"flushDelay", "maxWriteQueuePollTime", "maxBatchSize", "closeSessionTxn.enabled", "serializeLastProcessedZxid.enabled",

@@ -77,6 +77,11 @@ type Options struct {
 	// SnapCount is the number of log entries between snapshots (zoo.cfg
 	// snapCount). Default 100000.
 	SnapCount int
+	// SnapSizeLimitKB also triggers a snapshot once this many KiB of log
+	// entries were written since the last one (zoo.cfg snapSizeLimitInKb);
+	// <= 0 disables it. Default 65536 (64 MiB): ZooKeeper's is 4 GiB, which
+	// would let a restart replay gigabytes of log.
+	SnapSizeLimitKB int64
 	// SnapRetainCount is how many snapshots autopurge keeps (zoo.cfg
 	// autopurge.snapRetainCount). Default 3, the minimum.
 	SnapRetainCount int
@@ -162,6 +167,7 @@ func Default() *Options {
 		AdminServerPort:        8080,
 		MetricsHTTPPort:        7000,
 		SnapCount:              100000,
+		SnapSizeLimitKB:        65536,
 		SnapRetainCount:        3,
 		JuteMaxBuffer:          0xfffff,
 		ContainerCheckInterval: 60 * time.Second,

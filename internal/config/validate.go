@@ -27,6 +27,7 @@ const (
 	allowPeerType    = "participant or observer"
 	allowSnapCount   = "an integer >= 2"
 	allowRetain      = "an integer >= 3"
+	allowSnapSize    = "an integer number of KiB (0 or less disables the size trigger)"
 	allowPurge       = "a whole number of hours 0..2562047 (0: disabled)"
 	allowJute        = "a positive integer (bytes)"
 	allowDigest      = "user:digest, the digest being base64(SHA-1(user:password)) as DigestAuthenticationProvider prints it"

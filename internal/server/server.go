@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"path/filepath"
 	"sync"
@@ -102,6 +103,15 @@ func New(opts *config.Options, log *slog.Logger) *Server {
 	}
 }
 
+// snapBytes is the snapshot size trigger; snapSizeLimitInKb <= 0 turns it
+// off, as in ZooKeeper.
+func snapBytes(o *config.Options) uint64 {
+	if o.SnapSizeLimitKB <= 0 {
+		return math.MaxUint64
+	}
+	return uint64(o.SnapSizeLimitKB) << 10
+}
+
 func fsmOptions(o *config.Options) fsm.Options {
 	return fsm.Options{ExtendedTypes: o.ExtendedTypesEnabled, SuperDigest: o.SuperDigest}
 }
@@ -128,6 +138,7 @@ func (s *Server) Start() error {
 		ElectionTicks:   electionTicks,
 		HeartbeatTicks:  1,
 		SnapCount:       uint64(s.opts.SnapCount),
+		SnapBytes:       snapBytes(s.opts),
 		SnapRetainCount: s.opts.SnapRetainCount,
 		Logger:          s.log,
 	}
