@@ -6,10 +6,17 @@
 // directory and log file inside t.TempDir(), and is ready (it answers the
 // ruok four-letter word with imok) when ZooKeeper or Zkd returns.
 //
-// The package owns those processes and the shared zkd build directory. It must
-// never leave a process running after the test that started it ends, never
-// touch files outside the test's temporary directories, and never reuse a
-// server between tests. A test package that calls Zkd should use Main as its
+// ZooKeeperEnsemble and ZkdEnsemble start replicated ensembles the same way,
+// each server on its own loopback address 127.0.0.<id+1>, with helpers to
+// find the leader, kill, restart and wipe servers, and (as root, with
+// iptables) to partition them.
+//
+// The package owns those processes, the shared zkd build directory and the
+// iptables chains it creates (named zkdtest-<pid>-<n>). It must never leave a
+// process running or a rule installed after the test that started it ends,
+// never touch files outside the test's temporary directories or iptables
+// rules outside its own chains (and their jumps from OUTPUT), and never reuse
+// a server between tests. A test package that calls Zkd should use Main as its
 // TestMain so that zkd is built once per test binary and the build is removed
 // at exit.
 //

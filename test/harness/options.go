@@ -17,6 +17,7 @@ type settings struct {
 	jvmOptions   []string
 	env          []string
 	startTimeout time.Duration
+	observers    int // ensembles only: how many servers are observers (WithObservers)
 }
 
 type kv struct{ key, value string }

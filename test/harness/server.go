@@ -52,6 +52,7 @@ type Server struct {
 	argv         []string // program and arguments; argv[0] is an absolute path
 	env          []string // extra environment
 	startTimeout time.Duration
+	groups       []uint32 // extra supplementary groups of the process (ensemble partitions); nil = inherit
 
 	mu   sync.Mutex
 	proc *process // nil when no process is running
@@ -111,22 +112,7 @@ func (s *Server) launch(t testing.TB, st *settings) {
 	}
 	s.env = st.env
 	s.startTimeout = st.startTimeout
-	t.Cleanup(func() {
-		// A server that died on its own during the test is a bug in it
-		// (or in the test), even when the test's own checks passed.
-		if exited, err := s.Exited(); exited {
-			t.Errorf("harness: %s server exited before the test ended: %v", s.Kind, err)
-		}
-		s.mu.Lock()
-		note := s.stopLocked(stopGrace)
-		s.mu.Unlock()
-		if note != "" {
-			t.Logf("harness: %s server %s", s.Kind, note)
-		}
-		if t.Failed() {
-			t.Logf("harness: last lines of %s server log %s:\n%s", s.Kind, s.LogPath, s.LogTail(40))
-		}
-	})
+	s.stopAtEnd(t)
 	fixedPort := mustGet(st, "clientPort") != "0"
 	var lastErr error
 	for attempt := 0; attempt < portAttempts; attempt++ {
@@ -157,6 +143,27 @@ func (s *Server) launch(t testing.TB, st *settings) {
 	t.Fatalf("harness: start %s: %v", s.Kind, lastErr) // the cleanup prints the log
 }
 
+// stopAtEnd stops the server when the test ends, failing the test if it had
+// exited on its own, and prints its log tail when the test failed.
+func (s *Server) stopAtEnd(t testing.TB) {
+	t.Cleanup(func() {
+		// A server that died on its own during the test is a bug in it
+		// (or in the test), even when the test's own checks passed.
+		if exited, err := s.Exited(); exited {
+			t.Errorf("harness: %s server exited before the test ended: %v", s.Kind, err)
+		}
+		s.mu.Lock()
+		note := s.stopLocked(stopGrace)
+		s.mu.Unlock()
+		if note != "" {
+			t.Logf("harness: %s server %s", s.Kind, note)
+		}
+		if t.Failed() {
+			t.Logf("harness: last lines of %s server log %s:\n%s", s.Kind, s.LogPath, s.LogTail(40))
+		}
+	})
+}
+
 func mustGet(st *settings, key string) string {
 	v, _ := st.get(key)
 	return v
@@ -180,7 +187,7 @@ func (s *Server) start() error {
 	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = withGroups(sysProcAttr(), s.groups)
 	err = cmd.Start()
 	logf.Close() // the child holds its own copy
 	if err != nil {

@@ -40,7 +40,15 @@ func ZooKeeper(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(st)
 	}
-	s.argv = append([]string{
+	s.argv = zooKeeperArgv(java, classpath, s, st, "org.apache.zookeeper.server.ZooKeeperServerMain")
+	s.launch(t, st)
+	return s
+}
+
+// zooKeeperArgv is the java command line running mainClass with the server's
+// zoo.cfg.
+func zooKeeperArgv(java, classpath string, s *Server, st *settings, mainClass string) []string {
+	argv := append([]string{
 		java,
 		"-Xmx256m",
 		"-XX:-UsePerfData", // no hsperfdata files left in /tmp
@@ -52,9 +60,7 @@ func ZooKeeper(t testing.TB, opts ...Option) *Server {
 		"-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
 		"-cp", classpath,
 	}, st.jvmOptions...)
-	s.argv = append(s.argv, "org.apache.zookeeper.server.ZooKeeperServerMain", s.ConfigPath)
-	s.launch(t, st)
-	return s
+	return append(argv, mainClass, s.ConfigPath)
 }
 
 // zooKeeperCommand finds java and the ZooKeeper classpath, or says what is
