@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"cmp"
+	"context"
 	"slices"
 
 	"go.etcd.io/raft/v3"
@@ -92,4 +93,25 @@ func (n *Node) role() string {
 		return "observer"
 	}
 	return "follower"
+}
+
+// LeaderGone tells this node that its leader's process is known to be dead
+// (its peer port refuses connections), so the ensemble need not wait out an
+// election timeout. Every follower that learns it forgets the leader, which
+// lets it grant pre-votes at once (with PreVote and CheckQuorum a follower
+// that heard from a live leader recently refuses them); campaign asks this
+// node to stand for election too. A quorum must agree before anyone wins,
+// so a single mistaken follower cannot depose a live leader; hearing from
+// the leader again makes it a normal follower.
+func (n *Node) LeaderGone(ctx context.Context, campaign bool) error {
+	if err := n.checkRunning(); err != nil {
+		return err
+	}
+	if err := n.rn.ForgetLeader(ctx); err != nil {
+		return n.mapErr(err)
+	}
+	if campaign {
+		return n.mapErr(n.rn.Campaign(ctx))
+	}
+	return nil
 }

@@ -233,3 +233,51 @@ func (s *Server) dropClients() {
 	}
 	s.waiters.failAll()
 }
+
+// leaderWatch shortens failover when the leader's process dies. A dead
+// process's peer port refuses connections at once, while a silent network
+// only times out; on refusal every follower forgets the leader, and one of
+// them, the lowest-id voter it can still reach (every follower makes the
+// same choice when they see the same peers), stands for election at once
+// instead of after an election timeout. ZooKeeper's followers likewise
+// start an election as soon as the leader's connection closes.
+func (s *Server) leaderWatch() {
+	if s.transport == nil {
+		return
+	}
+	tick, _ := raftTiming(s.opts)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var actedTerm uint64
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		st := s.node.Status()
+		if st.IsLeader || st.Leader == 0 || st.Term == actedTerm || !s.transport.Refused(st.Leader) {
+			continue
+		}
+		actedTerm = st.Term
+		campaign := s.candidateAfter(st.Leader) == s.id
+		s.log.Info("the leader's quorum port refuses connections: its process is gone; electing a new leader now",
+			"leader", st.Leader, "term", st.Term, "campaign", campaign)
+		if err := s.node.LeaderGone(s.ctx(), campaign); err != nil {
+			s.log.Warn("starting an early election", "err", err)
+		}
+	}
+}
+
+// candidateAfter picks who stands for election when leader died: the
+// lowest-id voter other than leader that is this server or reachable from
+// it.
+func (s *Server) candidateAfter(leader uint64) uint64 {
+	voters, _ := s.node.Members()
+	for _, id := range voters { // sorted
+		if id != leader && (id == s.id || s.transport.Connected(id)) {
+			return id
+		}
+	}
+	return 0
+}

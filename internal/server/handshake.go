@@ -67,19 +67,26 @@ func (s *Server) catchUp(zxid int64) bool {
 }
 
 // proposeWait proposes e and waits for its result; ok is false if the
-// proposal failed or the connection closed first.
+// proposal failed or the connection closed first. The handshake's entries
+// (createSession with a fresh id, moveSession) may be applied twice without
+// harm, so one lost with a dying leader is proposed again rather than
+// costing the client another reconnect.
 func (c *conn) proposeWait(e *fsm.Entry) (fsm.Result, bool) {
 	type outcome struct {
 		res fsm.Result
 		ok  bool
 	}
-	done := make(chan outcome, 1)
-	c.s.propose(e, func(res fsm.Result, ok bool) { done <- outcome{res, ok} })
-	select {
-	case o := <-done:
-		return o.res, o.ok
-	case <-c.closed:
-		return fsm.Result{}, false
+	for attempt := 0; ; attempt++ {
+		done := make(chan outcome, 1)
+		c.s.propose(e, func(res fsm.Result, ok bool) { done <- outcome{res, ok} })
+		select {
+		case o := <-done:
+			if o.ok || attempt == 2 || c.s.fault.Load() != nil || !c.s.serving.Load() {
+				return o.res, o.ok
+			}
+		case <-c.closed:
+			return fsm.Result{}, false
+		}
 	}
 }
 

@@ -50,6 +50,8 @@ type Server struct {
 	fault atomic.Pointer[string]
 	// digests is the hash 4lw's log of recent tree digests.
 	digests digestLog
+	// appliedTerm is the term of the last applied entry (apply goroutine).
+	appliedTerm uint64
 
 	// mu serialises Apply (writer) against reads and watch registration
 	// (readers), so that a read and the watch it sets see one state.
@@ -182,6 +184,7 @@ func (s *Server) Start() error {
 	s.goRun(s.expiryLoop)
 	s.goRun(s.containerLoop)
 	s.goRun(s.roleLoop)
+	s.goRun(s.leaderWatch)
 	s.goRun(s.purgeLoop)
 	s.goRun(s.watchFatal)
 	return nil
@@ -278,6 +281,12 @@ func (s *Server) watchFatal() {
 func (s *Server) Apply(e *raftpb.Entry) {
 	if e.GetType() != raftpb.EntryType_EntryNormal {
 		return
+	}
+	if term := e.GetTerm(); term > s.appliedTerm {
+		if s.appliedTerm != 0 {
+			defer s.waiters.failOlder(term)
+		}
+		s.appliedTerm = term
 	}
 	s.mu.Lock()
 	res, err := s.fsm.Apply(e.GetIndex(), e.GetTerm(), e.GetData())
@@ -451,6 +460,27 @@ func (w *waitTable) expire(now time.Time, term uint64, grace time.Duration) {
 	for id, wt := range w.m {
 		age := now.Sub(wt.start)
 		if (wt.term != term && age > grace) || age > lostProposalTimeout {
+			lost = append(lost, wt.fn)
+			delete(w.m, id)
+		}
+	}
+	w.mu.Unlock()
+	for _, fn := range lost {
+		fn(fsm.Result{}, false)
+	}
+}
+
+// failOlder fails proposals made before term. It is called when the first
+// entry of term is applied: every entry of an earlier term that will ever
+// commit has a lower index and has been applied, so a proposal of an
+// earlier term still waiting was lost with its leader. (A proposal whose
+// term was read just before a leader change may in fact have gone to the
+// new leader; failing it only tells the client the outcome is unknown.)
+func (w *waitTable) failOlder(term uint64) {
+	w.mu.Lock()
+	var lost []func(fsm.Result, bool)
+	for id, wt := range w.m {
+		if wt.term < term {
 			lost = append(lost, wt.fn)
 			delete(w.m, id)
 		}

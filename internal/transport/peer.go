@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -29,6 +30,7 @@ type peer struct {
 	wake chan struct{} // pokes the writer when the fault changes
 
 	up              atomic.Bool // outbound stream handshook and not yet broken
+	refused         atomic.Bool // the last dial found the port closed (see Refused)
 	faultp          atomic.Pointer[Fault]
 	lastUnreach     atomic.Int64 // unix nanos of the last unreachable report
 	unreachPending  atomic.Bool
@@ -84,6 +86,7 @@ func (t *Transport) runPeer(p *peer) {
 	reportedDown := false // logged the current down period already
 	for t.ctx.Err() == nil {
 		conn, err := t.dial(p, connStream)
+		p.refused.Store(errors.Is(err, syscall.ECONNREFUSED))
 		if err != nil {
 			if t.ctx.Err() != nil {
 				return

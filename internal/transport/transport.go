@@ -310,6 +310,16 @@ func (t *Transport) Connected(id uint64) bool {
 	return p != nil && p.up.Load() && !p.fault().Drop
 }
 
+// Refused reports whether the last attempt to connect to id found nothing
+// listening on its port (ECONNREFUSED) and no connection is up since. On a
+// reachable host that means the peer's process is gone, which a caller may
+// act on faster than on a silence that could be a slow network. A peer cut
+// off by a Drop fault or a firewall that drops packets is not Refused.
+func (t *Transport) Refused(id uint64) bool {
+	p := t.peers[id]
+	return p != nil && p.refused.Load() && !p.up.Load()
+}
+
 // SetFault sets the fault toward peer; the zero Fault heals it. Unknown
 // peers are ignored.
 func (t *Transport) SetFault(peer uint64, f Fault) {

@@ -141,6 +141,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	waitUntil(t, "1 sees 2 down", func() bool { return !a.tr.Connected(2) })
+	waitUntil(t, "1 finds 2's port closed", func() bool { return a.tr.Refused(2) })
 	a.tr.Send([]*raftpb.Message{appMsgTo(1, 2, 2)})
 	expectUnreachable(t, a.h, 2)
 
@@ -151,6 +152,9 @@ func TestReconnectAfterRestart(t *testing.T) {
 	b2 := startNode(t, 2, ms, ln, newRecHandler())
 	waitUntil(t, "1 reconnects to 2", func() bool { return a.tr.Connected(2) })
 	waitUntil(t, "2 connects to 1", func() bool { return b2.tr.Connected(1) })
+	if a.tr.Refused(2) {
+		t.Fatal("Refused(2) after reconnecting: got true, want false")
+	}
 
 	a.tr.Send([]*raftpb.Message{appMsgTo(1, 2, 3)})
 	if got := recvSteps(t, b2.h, 1)[0].GetIndex(); got != 3 {
@@ -176,6 +180,9 @@ func TestFaultDrop(t *testing.T) {
 	a.tr.SetFault(2, Fault{Drop: true})
 	if a.tr.Connected(2) {
 		t.Fatal("Connected(2) under Drop: got true, want false")
+	}
+	if a.tr.Refused(2) {
+		t.Fatal("Refused(2) under Drop: got true, want false (the peer's port is open)")
 	}
 	if a.tr.SendApp(2, 1, []byte("x")) {
 		t.Fatal("SendApp under Drop: got true, want false")
