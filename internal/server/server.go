@@ -132,17 +132,21 @@ func (s *Server) Start() error {
 
 	tick, electionTicks := raftTiming(s.opts)
 	rc := raftnode.Config{
-		ID:              s.id,
-		Peers:           []uint64{s.id},
-		WALDir:          filepath.Join(s.opts.DataLogDir, "wal"),
-		SnapDir:         filepath.Join(s.opts.DataDir, "snap"),
-		TickInterval:    tick,
-		ElectionTicks:   electionTicks,
-		HeartbeatTicks:  1,
-		SnapCount:       uint64(s.opts.SnapCount),
-		SnapBytes:       snapBytes(s.opts),
-		SnapRetainCount: s.opts.SnapRetainCount,
-		Logger:          s.log,
+		ID:             s.id,
+		Peers:          []uint64{s.id},
+		WALDir:         filepath.Join(s.opts.DataLogDir, "wal"),
+		SnapDir:        filepath.Join(s.opts.DataDir, "snap"),
+		TickInterval:   tick,
+		ElectionTicks:  electionTicks,
+		HeartbeatTicks: 1,
+		SnapCount:      uint64(s.opts.SnapCount),
+		SnapBytes:      snapBytes(s.opts),
+		// A lagging follower catches up from the log when it is at most
+		// this far behind the snapshot: etcd's 5000, or half of a small
+		// snapCount so that the log is really compacted.
+		SnapCatchUpEntries: min(5000, uint64(s.opts.SnapCount)/2+1),
+		SnapRetainCount:    s.opts.SnapRetainCount,
+		Logger:             s.log,
 	}
 	if s.opts.Standalone() {
 		s.serving.Store(true)

@@ -18,6 +18,6 @@
 // Environment knobs (all optional):
 //
 //	ZKD_ENSEMBLE_CYCLES=N        kill-leader cycles in KillLeaderRepeated (default 10 with CI=true, else 3)
-//	ZKD_ENSEMBLE_WIPE_WRITES=N   writes before and again after the wipe in WipeRejoin (default 2600)
+//	ZKD_ENSEMBLE_WIPE_WRITES=N   writes before and again after the wipe in WipeRejoin (default 400)
 //	CI=true                      missing java, root or iptables fails instead of skipping
 package ensemble
