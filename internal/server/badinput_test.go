@@ -214,17 +214,7 @@ func countConns(s *Server) int {
 
 func TestFourLetterWords(t *testing.T) {
 	s := startServer(t, func(o *config.Options) { o.FourLetterWords = map[string]bool{"srvr": true, "ruok": true} })
-	ask := func(cmd string) string {
-		c, err := net.Dial("tcp", s.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write([]byte(cmd))
-		b, _ := io.ReadAll(c)
-		return string(b)
-	}
+	ask := func(cmd string) string { return fourLetter(t, s, cmd) }
 	if got := ask("ruok"); got != "imok" {
 		t.Errorf("ruok: got %q", got)
 	}

@@ -220,13 +220,7 @@ func encodeTouched(ids []int64) []byte {
 // proposal: their outcome is unknown, which the clients learn as a lost
 // connection, as they would from ZooKeeper.
 func (s *Server) dropClients() {
-	s.connsMu.Lock()
-	open := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		open = append(open, c)
-	}
-	s.connsMu.Unlock()
-	for _, c := range open {
+	for _, c := range s.openConns() {
 		if c.session.Load() != 0 {
 			c.close()
 		}

@@ -131,12 +131,7 @@ func (s *Server) ensembleStats(st *fourlw.Stats) {
 
 // Conns implements fourlw.Source.
 func (s *Server) Conns() []fourlw.ConnInfo {
-	s.connsMu.Lock()
-	cs := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		cs = append(cs, c)
-	}
-	s.connsMu.Unlock()
+	cs := s.openConns()
 	sort.Slice(cs, func(i, j int) bool { return cs[i].since.Before(cs[j].since) })
 	out := make([]fourlw.ConnInfo, 0, len(cs))
 	for _, c := range cs {

@@ -247,19 +247,23 @@ func (s *Server) stop() {
 		if s.ln != nil {
 			s.ln.Close()
 		}
-		// Close outside connsMu: a closing connection unregisters itself,
-		// which takes connsMu.
-		s.connsMu.Lock()
-		open := make([]*conn, 0, len(s.conns))
-		for c := range s.conns {
-			open = append(open, c)
-		}
-		s.connsMu.Unlock()
-		for _, c := range open {
+		for _, c := range s.openConns() {
 			c.close()
 		}
 		s.waiters.failAll()
 	})
+}
+
+// openConns lists the client connections. Callers close them outside
+// connsMu: a closing connection unregisters itself, which takes connsMu.
+func (s *Server) openConns() []*conn {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	open := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	return open
 }
 
 // watchFatal handles the raft node stopping on a persistence failure (a

@@ -97,7 +97,7 @@ feed:
 // from a snapshot plus a short log).
 func TestBenchStartup(t *testing.T) {
 	benchOnly(t)
-	n := envInt(t, "ZKD_BENCH_NODES", 200000)
+	n := harness.EnvInt(t, "ZKD_BENCH_NODES", 200000)
 	for _, mode := range []struct {
 		name      string
 		snapCount string
@@ -147,7 +147,7 @@ func dirBytes(dir string) int64 {
 // latencies outside the snapshot for comparison.
 func TestBenchSnapshotStall(t *testing.T) {
 	benchOnly(t)
-	n := envInt(t, "ZKD_BENCH_NODES", 200000)
+	n := harness.EnvInt(t, "ZKD_BENCH_NODES", 200000)
 	srv := harness.Zkd(t, harness.WithConfig("snapCount", "100000000"), harness.WithStartTimeout(10*time.Minute))
 	took := populate(t, srv.Addr, n)
 	t.Logf("populated %d znodes in %v", n, took.Round(time.Millisecond))

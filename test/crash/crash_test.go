@@ -157,7 +157,7 @@ func (w *worker) set() {
 // SIGKILLed at random moments and restarted, then checks that every
 // acknowledged write survived and that the tree is consistent.
 func TestCrashNoAckedWriteLost(t *testing.T) {
-	kills := envInt(t, "ZKD_CRASH_KILLS", 30)
+	kills := harness.EnvInt(t, "ZKD_CRASH_KILLS", 30)
 	rng := newRand(t)
 	srv := harness.Zkd(t,
 		harness.WithConfig("snapCount", "200"),

@@ -58,19 +58,6 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// envInt reads a positive integer knob.
-func envInt(t testing.TB, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
-}
-
 // newRand returns a seeded generator and logs the seed so a failure can be
 // replayed with ZKD_CRASH_SEED.
 func newRand(t testing.TB) *rand.Rand {

@@ -1,9 +1,7 @@
 package ensemble_test
 
 import (
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -80,20 +78,6 @@ func followerOf(e *harness.Ensemble, leader int) int {
 		}
 	}
 	return -1
-}
-
-// envCount reads a positive integer knob, or def.
-func envCount(t testing.TB, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }
 
 // durationStats returns the median and maximum.

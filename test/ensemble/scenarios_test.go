@@ -66,7 +66,7 @@ func testKillLeaderRepeated(t *testing.T, e *harness.Ensemble) {
 	if harness.CI() {
 		def = 10
 	}
-	cycles := envCount(t, "ZKD_ENSEMBLE_CYCLES", def)
+	cycles := harness.EnvInt(t, "ZKD_ENSEMBLE_CYCLES", def)
 	var gaps []time.Duration
 	for c := 1; c <= cycles; c++ {
 		parent := fmt.Sprintf("/kill-leader-%02d", c)
@@ -121,7 +121,7 @@ func testKillFollower(t *testing.T, e *harness.Ensemble) {
 // leader no longer has the log the wiped follower lacks and must send it a
 // snapshot.
 func testWipeRejoin(t *testing.T, e *harness.Ensemble) {
-	n := envCount(t, "ZKD_ENSEMBLE_WIPE_WRITES", 400)
+	n := harness.EnvInt(t, "ZKD_ENSEMBLE_WIPE_WRITES", 400)
 	leader := e.Leader(t)
 	follower := followerOf(e, leader)
 	c := dial(t, e.Servers[leader].Addr)

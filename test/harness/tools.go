@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 )
 
@@ -20,4 +21,19 @@ func MissingTool(t testing.TB, format string, args ...any) {
 		t.Fatalf("%s (CI=true, so a missing tool is a failure)", msg)
 	}
 	t.Skipf("%s (set CI=true to make this a failure)", msg)
+}
+
+// EnvInt reads a positive integer knob from the environment, or returns
+// def when it is unset; a bad value fails the test.
+func EnvInt(t testing.TB, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
 }
