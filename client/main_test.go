@@ -1,0 +1,21 @@
+package client
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestMain fails the run if a goroutine of this package outlives the tests:
+// every test closes what it opens.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if leaked := leakedGoroutines(3 * time.Second); leaked != "" {
+			fmt.Fprintf(os.Stderr, "client goroutines still running after the tests:\n%s\n", leaked)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
