@@ -89,6 +89,16 @@ func (s *Server) Stats() fourlw.Stats {
 	if f := s.fault.Load(); f != nil {
 		st.Fault = *f
 	}
+	ns := s.node.Stats()
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	st.Summaries = map[string]fourlw.Summary{
+		// ZooKeeper's fsynctime: one sample per synced log append.
+		"fsynctime": {Count: int64(ns.WALSyncs), Sum: ms(ns.WALSyncTotal), Max: ms(ns.WALSyncMax)},
+	}
+	st.Counters["fsync_count"] = int64(ns.Fsyncs)
+	st.Counters["snap_count"] = int64(ns.Snapshots)
+	st.Counters["raft_applied_index"] = int64(ns.AppliedIndex)
+	st.Counters["raft_term"] = int64(s.node.Status().Term)
 	s.ensembleStats(&st)
 	return st
 }

@@ -69,6 +69,9 @@ type Stats struct {
 	Fsyncs uint64
 	// LastWALSync is how long the latest synced Save took (write + fdatasync).
 	LastWALSync time.Duration
+	// WALSyncTotal and WALSyncMax sum and bound the durations of all synced
+	// Saves (ZooKeeper's fsynctime summary).
+	WALSyncTotal, WALSyncMax time.Duration
 	// Snapshots counts snapshot files written.
 	Snapshots uint64
 }
@@ -87,10 +90,12 @@ type Storage struct {
 	recordedIndex uint64             // newest snapshot recorded in the WAL
 	recorded      map[[2]uint64]bool // {term, index} of every snapshot the WAL records
 
-	walSyncs  atomic.Uint64
-	fsyncs    atomic.Uint64
-	lastWALNs atomic.Int64
-	snapshots atomic.Uint64
+	walSyncs   atomic.Uint64
+	fsyncs     atomic.Uint64
+	lastWALNs  atomic.Int64
+	totalWALNs atomic.Int64
+	maxWALNs   atomic.Int64 // written by the one Save caller only
+	snapshots  atomic.Uint64
 }
 
 // Open locks and loads the data directories, creating them when missing.
@@ -330,7 +335,12 @@ func (s *Storage) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 		s.prevHS = hs
 	}
 	if mustSync {
-		s.lastWALNs.Store(int64(time.Since(start)))
+		took := int64(time.Since(start))
+		s.lastWALNs.Store(took)
+		s.totalWALNs.Add(took)
+		if took > s.maxWALNs.Load() {
+			s.maxWALNs.Store(took)
+		}
 		s.walSyncs.Add(1)
 		s.fsyncs.Add(1)
 	}
@@ -433,10 +443,12 @@ func (s *Storage) OpenSnapshot(meta SnapshotMeta) (io.ReadCloser, error) {
 // Stats returns the counters; safe from any goroutine.
 func (s *Storage) Stats() Stats {
 	return Stats{
-		WALSyncs:    s.walSyncs.Load(),
-		Fsyncs:      s.fsyncs.Load(),
-		LastWALSync: time.Duration(s.lastWALNs.Load()),
-		Snapshots:   s.snapshots.Load(),
+		WALSyncs:     s.walSyncs.Load(),
+		Fsyncs:       s.fsyncs.Load(),
+		LastWALSync:  time.Duration(s.lastWALNs.Load()),
+		WALSyncTotal: time.Duration(s.totalWALNs.Load()),
+		WALSyncMax:   time.Duration(s.maxWALNs.Load()),
+		Snapshots:    s.snapshots.Load(),
 	}
 }
 
