@@ -15,35 +15,14 @@ import (
 	"github.com/zkd-io/zkd/internal/config"
 	"github.com/zkd-io/zkd/internal/jute"
 	"github.com/zkd-io/zkd/internal/server"
+	"github.com/zkd-io/zkd/internal/servertest"
 	"github.com/zkd-io/zkd/proto"
 )
 
-// startServer runs an in-process zkd on a free loopback port (tick 200ms:
-// sessions may be as short as 400ms) and stops it when the test ends.
+// startServer runs an in-process zkd (see servertest) for the test.
 func startServer(t testing.TB, mutate ...func(*config.Options)) *server.Server {
 	t.Helper()
-	o := config.Default()
-	o.DataDir = t.TempDir()
-	o.ClientPortAddress = "127.0.0.1"
-	o.TickTime = 200 * time.Millisecond
-	o.ExtendedTypesEnabled = true
-	for _, m := range mutate {
-		m(o)
-	}
-	if err := o.Validate(); err != nil {
-		t.Fatalf("options: %v", err)
-	}
-	o.ClientPort = 0
-	level := slog.LevelError
-	if os.Getenv("ZKD_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	s := server.New(o, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	if err := s.Start(); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return servertest.Start(t, mutate...)
 }
 
 // testLogger sends the client's log to t.Log when ZKD_TEST_LOG is set.

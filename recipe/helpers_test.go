@@ -3,38 +3,22 @@ package recipe
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zkd-io/zkd/client"
-	"github.com/zkd-io/zkd/internal/config"
-	"github.com/zkd-io/zkd/internal/server"
+	"github.com/zkd-io/zkd/internal/servertest"
 	"github.com/zkd-io/zkd/proto"
 )
 
 var open = proto.OpenACLUnsafe
 
-// startServer runs an in-process zkd (tick 200ms) for the test.
+// startServer runs an in-process zkd (see servertest) for the test.
 func startServer(t testing.TB) string {
 	t.Helper()
-	o := config.Default()
-	o.DataDir = t.TempDir()
-	o.ClientPortAddress = "127.0.0.1"
-	o.TickTime = 200 * time.Millisecond
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	o.ClientPort = 0
-	s := server.New(o, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s.Addr().String()
+	return servertest.Start(t).Addr().String()
 }
 
 func connect(t testing.TB, addr string, opts ...client.Option) *client.Conn {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -12,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkd-io/zkd/internal/config"
-	"github.com/zkd-io/zkd/internal/server"
+	"github.com/zkd-io/zkd/internal/servertest"
 	"github.com/zkd-io/zkd/test/harness"
 	"github.com/zkd-io/zkd/test/interop"
 )
@@ -187,24 +185,10 @@ var session3 = []step{
 	{"ls /", "[zookeeper]"},
 }
 
-// startZkd runs an in-process zkd on a free port.
+// startZkd runs an in-process zkd (see servertest) on a free port.
 func startZkd(t *testing.T) string {
 	t.Helper()
-	o := config.Default()
-	o.DataDir = t.TempDir()
-	o.ClientPortAddress = "127.0.0.1"
-	o.TickTime = 200 * time.Millisecond
-	o.ExtendedTypesEnabled = true
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	o.ClientPort = 0
-	s := server.New(o, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s.Addr().String()
+	return servertest.Start(t).Addr().String()
 }
 
 func commandsOf(steps []step) []string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +20,7 @@ import (
 	"github.com/zkd-io/zkd/internal/fsm"
 	"github.com/zkd-io/zkd/internal/jute"
 	"github.com/zkd-io/zkd/internal/server"
+	"github.com/zkd-io/zkd/internal/servertest"
 	"github.com/zkd-io/zkd/internal/storage"
 	"github.com/zkd-io/zkd/proto"
 )
@@ -45,22 +45,10 @@ func runTool(args ...string) (code int, stdout, stderr string) {
 // testServer runs an in-process standalone server whose data lives in dir.
 func testServer(t *testing.T, dir string, snapCount int) *server.Server {
 	t.Helper()
-	o := config.Default()
-	o.DataDir = dir
-	o.ClientPortAddress = "127.0.0.1"
-	o.TickTime = 200 * time.Millisecond
-	o.ExtendedTypesEnabled = true
-	o.SnapCount = snapCount
-	if err := o.Validate(); err != nil {
-		t.Fatalf("options: %v", err)
-	}
-	o.ClientPort = 0
-	s := server.New(o, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err := s.Start(); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return servertest.Start(t, func(o *config.Options) {
+		o.DataDir = dir
+		o.SnapCount = snapCount
+	})
 }
 
 type quietLogger struct{}

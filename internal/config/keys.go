@@ -72,7 +72,7 @@ var keySpecs = []keySpec{
 		allowHost, func(o *Options, v string) bool { o.AdminServerAddress = v; return true }},
 	{KeyDoc{"admin.serverPort", "AdminServerPort", "8080", "Port the AdminServer listens on.", "zookeeper.admin.serverPort"},
 		allowPort, setDecoded(func(o *Options) *int { return &o.AdminServerPort })},
-	{KeyDoc{"metricsProvider.httpPort", "MetricsHTTPPort", "7000", "Port serving Prometheus metrics at /metrics.", ""},
+	{KeyDoc{"metricsProvider.httpPort", "MetricsHTTPPort", "7000", "Port serving Prometheus metrics at /metrics, and /healthz and /readyz, on admin.serverAddress; 0 picks a free port.", ""},
 		allowPort, setInt(func(o *Options) *int { return &o.MetricsHTTPPort })},
 	{KeyDoc{"snapCount", "SnapCount", "100000", "Log entries between snapshots.", "zookeeper.snapCount"},
 		allowSnapCount, setDecoded(func(o *Options) *int { return &o.SnapCount })},

@@ -70,6 +70,9 @@ func startEnsemble(t *testing.T, voters, observers int, mutate ...func(*config.O
 		o.MyID = uint64(i + 1)
 		o.ClientPort = ports[3*i+2]
 		o.MinSessionTimeout = 400 * time.Millisecond
+		o.AdminEnableServer = false
+		o.AdminServerAddress = "127.0.0.1"
+		o.MetricsHTTPPort = 0
 		for _, m := range mutate {
 			m(o)
 		}

@@ -28,6 +28,10 @@ func startServer(t testing.TB, mutate ...func(*config.Options)) *Server {
 	o.TickTime = 200 * time.Millisecond
 	o.FourLetterWords = map[string]bool{"*": true}
 	o.ExtendedTypesEnabled = true
+	// No fixed admin or metrics ports: tests run in parallel.
+	o.AdminEnableServer = false
+	o.AdminServerAddress = "127.0.0.1"
+	o.MetricsHTTPPort = 0
 	for _, m := range mutate {
 		m(o)
 	}

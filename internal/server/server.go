@@ -53,6 +53,9 @@ type Server struct {
 	// appliedTerm is the term of the last applied entry (apply goroutine).
 	appliedTerm uint64
 
+	adminMu sync.Mutex
+	admin   *adminState // the AdminServer and metrics endpoints, nil when stopped
+
 	// mu serialises Apply (writer) against reads and watch registration
 	// (readers), so that a read and the watch it sets see one state.
 	mu  sync.RWMutex
@@ -183,6 +186,12 @@ func (s *Server) Start() error {
 		return fmt.Errorf("client port: %w", err)
 	}
 	s.ln = ln
+	if err := s.startAdmin(); err != nil {
+		ln.Close()
+		node.Stop()
+		s.closeTransport()
+		return err
+	}
 	s.log.Info("listening for clients", "addr", ln.Addr().String(), "dataDir", s.opts.DataDir, "serverId", s.id)
 	s.goRun(s.acceptLoop)
 	s.goRun(s.expiryLoop)
@@ -231,6 +240,7 @@ func (s *Server) Err() error {
 // every goroutine the server started.
 func (s *Server) Close() error {
 	s.stop()
+	s.stopAdmin()
 	s.wg.Wait()
 	// Stop raft before the transport: the raft loop sends through it.
 	if s.node != nil {

@@ -97,6 +97,11 @@ func newServer(t testing.TB, kind string) (*Server, *settings) {
 	st.set("clientPort", "0") // replaced by a free port in launch
 	st.set("clientPortAddress", "127.0.0.1")
 	st.set("admin.enableServer", "false")
+	// zkd serves metrics whatever admin.enableServer says: on a free
+	// loopback port, so that servers started side by side never collide.
+	// ZooKeeper reads neither key without a metrics provider class.
+	st.set("admin.serverAddress", "127.0.0.1")
+	st.set("metricsProvider.httpPort", "0")
 	st.set("4lw.commands.whitelist", "*")
 	st.set("extendedTypesEnabled", "true")
 	return s, st
