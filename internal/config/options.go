@@ -71,6 +71,14 @@ type Options struct {
 	// AdminServerPort is the AdminServer port (zoo.cfg admin.serverPort).
 	// Default 8080; 0 lets the OS choose.
 	AdminServerPort int
+	// AdminSnapshotEnabled and AdminRestoreEnabled allow the AdminServer's
+	// snapshot and restore commands (admin.snapshot.enabled,
+	// admin.restore.enabled). Default true, as in ZooKeeper 3.9.
+	AdminSnapshotEnabled, AdminRestoreEnabled bool
+	// AdminRateLimit is the least time between two snapshot (or restore)
+	// commands (admin.rateLimiterIntervalInMS); 0 disables the limit.
+	// Default 5 minutes.
+	AdminRateLimit time.Duration
 	// MetricsHTTPPort is the Prometheus /metrics port (zoo.cfg
 	// metricsProvider.httpPort). Default 7000; 0 lets the OS choose.
 	MetricsHTTPPort int
@@ -165,6 +173,9 @@ func Default() *Options {
 		AdminEnableServer:      true,
 		AdminServerAddress:     "0.0.0.0",
 		AdminServerPort:        8080,
+		AdminSnapshotEnabled:   true,
+		AdminRestoreEnabled:    true,
+		AdminRateLimit:         5 * time.Minute,
 		MetricsHTTPPort:        7000,
 		SnapCount:              100000,
 		SnapSizeLimitKB:        65536,

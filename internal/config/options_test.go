@@ -16,6 +16,7 @@ func TestDefault(t *testing.T) {
 		InitLimit: 10, SyncLimit: 5, StandaloneEnabled: true, PeerType: "participant",
 		FourLetterWords: map[string]bool{"srvr": true}, AdminEnableServer: true,
 		AdminServerAddress: "0.0.0.0", AdminServerPort: 8080, MetricsHTTPPort: 7000,
+		AdminSnapshotEnabled: true, AdminRestoreEnabled: true, AdminRateLimit: 5 * time.Minute,
 		SnapCount: 100000, SnapSizeLimitKB: 65536, SnapRetainCount: 3, JuteMaxBuffer: 0xfffff,
 		ContainerCheckInterval: time.Minute, LogFormat: "text",
 	}

@@ -15,26 +15,27 @@ import (
 // What each key accepts, shared by the parser and Validate so a value gets
 // the same message whether it came from a file or from code.
 const (
-	allowPositiveMS  = "a positive integer (milliseconds)"
-	allowDir         = "a directory path"
-	allowClientPort  = "a port number 1..65535 (or a client port on this server's server.N line)"
-	allowPort        = "a port number 0..65535 (0: chosen by the OS)"
-	allowHost        = "an IP address or host name"
-	allowCnxns       = "an integer >= 0 (0: unlimited)"
-	allowSessionMS   = "an integer >= 0 (milliseconds; 0 or -1: derived from tickTime)"
-	allowTicks       = "a positive integer (ticks)"
-	allowBool        = "true or false"
-	allowPeerType    = "participant or observer"
-	allowSnapCount   = "an integer >= 2"
-	allowRetain      = "an integer >= 3"
-	allowSnapSize    = "an integer number of KiB (0 or less disables the size trigger)"
-	allowPurge       = "a whole number of hours 0..2562047 (0: disabled)"
-	allowJute        = "a positive integer (bytes)"
-	allowDigest      = "user:digest, the digest being base64(SHA-1(user:password)) as DigestAuthenticationProvider prints it"
-	allowLogFormat   = "text or json"
-	allowServerForm  = "host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]"
-	allowServerID    = "a server id 1..9223372036854775807"
-	allowServerIDExt = "a server id 1..254 when extendedTypesEnabled=true (TTL node owners hold the server id in one byte)"
+	allowPositiveMS    = "a positive integer (milliseconds)"
+	allowDir           = "a directory path"
+	allowClientPort    = "a port number 1..65535 (or a client port on this server's server.N line)"
+	allowPort          = "a port number 0..65535 (0: chosen by the OS)"
+	allowHost          = "an IP address or host name"
+	allowCnxns         = "an integer >= 0 (0: unlimited)"
+	allowSessionMS     = "an integer >= 0 (milliseconds; 0 or -1: derived from tickTime)"
+	allowTicks         = "a positive integer (ticks)"
+	allowBool          = "true or false"
+	allowNonNegativeMS = "an integer number of milliseconds >= 0"
+	allowPeerType      = "participant or observer"
+	allowSnapCount     = "an integer >= 2"
+	allowRetain        = "an integer >= 3"
+	allowSnapSize      = "an integer number of KiB (0 or less disables the size trigger)"
+	allowPurge         = "a whole number of hours 0..2562047 (0: disabled)"
+	allowJute          = "a positive integer (bytes)"
+	allowDigest        = "user:digest, the digest being base64(SHA-1(user:password)) as DigestAuthenticationProvider prints it"
+	allowLogFormat     = "text or json"
+	allowServerForm    = "host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]"
+	allowServerID      = "a server id 1..9223372036854775807"
+	allowServerIDExt   = "a server id 1..254 when extendedTypesEnabled=true (TTL node owners hold the server id in one byte)"
 )
 
 var allow4lw = "a comma-separated list of " + strings.Join(fourLetterWords, ", ") + ", or *"
@@ -106,6 +107,9 @@ func (o *Options) resolve() ([]string, *Error) {
 	}
 	if o.MetricsHTTPPort < 0 || o.MetricsHTTPPort > 65535 {
 		return nil, bad("metricsProvider.httpPort", strconv.Itoa(o.MetricsHTTPPort), allowPort)
+	}
+	if o.AdminRateLimit < 0 {
+		return nil, bad("admin.rateLimiterIntervalInMS", ms(o.AdminRateLimit), allowNonNegativeMS)
 	}
 	if o.SnapCount < 2 {
 		return nil, bad("snapCount", strconv.Itoa(o.SnapCount), allowSnapCount)

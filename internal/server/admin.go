@@ -39,6 +39,7 @@ func (s *Server) startAdmin() error {
 	}
 	o := s.opts
 	cfg := admin.DefaultConfig()
+	cfg.SnapshotEnabled, cfg.RestoreEnabled, cfg.RateLimit = o.AdminSnapshotEnabled, o.AdminRestoreEnabled, o.AdminRateLimit
 	cfg.TempDir = o.DataDir
 	// A download cut short by a crash leaves its temporary copy behind.
 	if stale, err := filepath.Glob(filepath.Join(o.DataDir, admin.SnapshotTempPattern)); err == nil {
