@@ -346,3 +346,29 @@ func TestSnapBytesTriggersSnapshot(t *testing.T) {
 		t.Fatalf("default SnapBytes: got %d, want %d", def.SnapBytes, 64<<20)
 	}
 }
+
+// TestForwardedProposalNeverBlocksStep: a peer's proposal reaching a node
+// that knows no leader must not block Step, which runs on the peer's
+// stream: the votes queued behind it are what would elect a leader.
+func TestForwardedProposalNeverBlocksStep(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Peers = []uint64{1, 2, 3} // the others never start: no leader
+	n := mustStart(t, cfg, newListSM())
+	prop := &raftpb.Message{Type: raftpb.MsgProp.Enum(), From: new(uint64(2)), To: new(uint64(1)),
+		Entries: []*raftpb.Entry{{Data: []byte("forwarded")}}}
+	done := make(chan error, 1)
+	go func() { done <- n.Step(context.Background(), prop) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Step of a forwarded proposal: got %v, want it queued", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Step of a forwarded proposal blocked while the node has no leader")
+	}
+	// The node still takes other messages.
+	hb := &raftpb.Message{Type: raftpb.MsgHeartbeat.Enum(), From: new(uint64(2)), To: new(uint64(1)), Term: new(uint64(1))}
+	if err := n.Step(context.Background(), hb); err != nil {
+		t.Fatalf("Step of a heartbeat after the proposal: %v", err)
+	}
+}

@@ -125,6 +125,11 @@ const (
 	maxInflightMsgs           = 256
 	maxUncommittedEntriesSize = 256 << 20
 
+	// peerPropQueue bounds proposals forwarded by peers and not yet handed
+	// to raft; peerPropWait bounds how long one waits for a leader.
+	peerPropQueue = 4096
+	peerPropWait  = 5 * time.Second
+
 	// readIndexRetry re-sends a ReadIndex that got no answer, e.g. because
 	// it reached a follower with no leader and raft dropped it.
 	readIndexRetry = 500 * time.Millisecond
@@ -220,6 +225,7 @@ type Node struct {
 	snapDonec chan snapDone
 	purgec    chan purgeReq
 	campaignc chan struct{}
+	peerProps chan *raftpb.Message // proposals forwarded by peers (runPeerProposals)
 
 	stopc    chan struct{}
 	stopOnce sync.Once
@@ -295,6 +301,7 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		snapDonec: make(chan snapDone),
 		purgec:    make(chan purgeReq),
 		campaignc: make(chan struct{}),
+		peerProps: make(chan *raftpb.Message, peerPropQueue),
 		stopc:     make(chan struct{}),
 		failc:     make(chan struct{}),
 		errc:      make(chan error, 1),
@@ -326,9 +333,10 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		Logger:                    &raftLogger{l: logger},
 	})
 	n.term.Store(hs.GetTerm())
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.run()
 	go n.runApply()
+	go n.runPeerProposals()
 
 	// Committed entries after the snapshot come back through Ready; wait
 	// for them so the state machine is current before anyone reads it.
@@ -565,10 +573,53 @@ func (n *Node) Status() Status {
 // Step delivers a message from a peer, except MsgSnap, which needs its
 // snapshot file and comes through ReceiveSnapshot.
 func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
-	if m.GetType() == raftpb.MsgSnap {
+	switch m.GetType() {
+	case raftpb.MsgSnap:
 		return fmt.Errorf("raftnode: a MsgSnap from %d reached Step without its snapshot file; it must come through ReceiveSnapshot", m.GetFrom())
+	case raftpb.MsgProp:
+		// raft blocks a proposal until this node knows a leader. The
+		// caller is a peer's stream, and the votes and heartbeats queued
+		// behind the proposal are what would elect one: a separate queue
+		// keeps the stream moving (as etcd's rafthttp does).
+		select {
+		case n.peerProps <- m:
+			return nil
+		default:
+			return ErrProposalDropped
+		}
 	}
 	return n.step(ctx, m)
+}
+
+// runPeerProposals steps proposals forwarded by peers, waiting for a
+// leader when there is none; a full queue drops them (the proposer's
+// waiter fails, as for any proposal lost with a leader).
+func (n *Node) runPeerProposals() {
+	defer n.wg.Done()
+	// ctx ends when the node stops, so that a proposal waiting for a
+	// leader never holds up Stop. The watcher ends with this function.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stopc:
+		case <-n.failc:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	for {
+		select {
+		case m := <-n.peerProps:
+			pctx, done := context.WithTimeout(ctx, peerPropWait)
+			if err := n.step(pctx, m); err != nil {
+				n.log.Debug("dropping a forwarded proposal", "from", m.GetFrom(), "err", err)
+			}
+			done()
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (n *Node) step(ctx context.Context, m *raftpb.Message) error {

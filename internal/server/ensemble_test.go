@@ -478,3 +478,28 @@ func fourLetter(t *testing.T, s *Server, cmd string) string {
 	b, _ := io.ReadAll(c)
 	return string(b)
 }
+
+// TestSessionMovedClosesTheOldConnection: after SessionMoved the connection
+// left behind is closed, so its client reconnects and takes the session
+// back (ZooKeeper's fix for ZOOKEEPER-710) instead of failing forever.
+func TestSessionMovedClosesTheOldConnection(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	r := dialRaw(t, e.servers[0])
+	r.handshake(proto.ConnectRequest{})
+	r2 := dialRaw(t, e.servers[1])
+	r2.handshake(proto.ConnectRequest{SessionID: r.session, Passwd: r.passwd, LastZxidSeen: e.servers[0].lastZxid()})
+	if got := rawCreate(r, "/stale", 0); got != proto.ErrSessionMoved {
+		t.Fatalf("write through the old server: got %v, want SessionMoved", got)
+	}
+	if !r.closed(5 * time.Second) {
+		t.Fatal("the old connection stayed open after SessionMoved")
+	}
+	// Its client comes back to the first server and takes the session back.
+	r3 := dialRaw(t, e.servers[0])
+	if resp := r3.handshake(proto.ConnectRequest{SessionID: r.session, Passwd: r.passwd, LastZxidSeen: e.servers[1].lastZxid()}); resp.SessionID != r.session {
+		t.Fatalf("moving back: got session %#x, want %#x", resp.SessionID, r.session)
+	}
+	if got := rawCreate(r3, "/back", 0); got != proto.ErrOK {
+		t.Fatalf("write after moving back: got %v, want OK", got)
+	}
+}

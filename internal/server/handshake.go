@@ -110,8 +110,15 @@ func (c *conn) resume(req *proto.ConnectRequest) bool {
 	c.s.mu.RLock()
 	ss := c.s.fsm.Session(req.SessionID)
 	c.s.mu.RUnlock()
-	valid := ss != nil && subtle.ConstantTimeCompare(ss.Passwd, req.Passwd) == 1 &&
+	// The replicated session table decides, not the local tracker: a
+	// session whose close this server proposed is still alive until the
+	// close commits, and the close may be lost with a leader. If it does
+	// commit, this connection is closed then and the client learns of the
+	// expiry.
+	valid := ss != nil && subtle.ConstantTimeCompare(ss.Passwd, req.Passwd) == 1
+	if valid {
 		c.s.tracker.Touch(req.SessionID, time.Now())
+	}
 	if valid && ss.Owner != c.s.id {
 		// The client moved here from another server. Taking ownership is a
 		// log entry, so that every server agrees which connection may

@@ -245,9 +245,13 @@ func (c *conn) begin(req *request) {
 			c.closing.Store(true)
 			c.s.tracker.MarkClosing(c.session.Load())
 		}
+		sid := c.session.Load()
 		c.s.propose(&fsm.Entry{
-			Session: c.session.Load(), Op: req.op, Auth: c.auth, Body: req.body,
+			Session: sid, Op: req.op, Auth: c.auth, Body: req.body,
 		}, func(res fsm.Result, ok bool) {
+			if !ok && req.op == proto.OpCloseSession {
+				c.s.tracker.Retry(sid) // the close was lost: expiry may close it later
+			}
 			req.res, req.ok = res, ok
 			close(req.done)
 			c.signal()
@@ -280,7 +284,11 @@ func (c *conn) finish(req *request) {
 			return
 		}
 		c.reply(req.xid, req.res.Zxid, req.res.Err, req.res.Resp)
-		if req.op == proto.OpCloseSession {
+		// The session now lives on another server: as ZooKeeper does
+		// (ZOOKEEPER-710), the connection left behind is closed after the
+		// SessionMoved reply, so a client still using it reconnects and
+		// takes its session back rather than failing every write.
+		if req.op == proto.OpCloseSession || req.res.Err == proto.ErrSessionMoved {
 			c.closeAfterFlush()
 		}
 		return

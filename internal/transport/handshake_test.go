@@ -304,4 +304,12 @@ func TestBadFramesAfterHandshake(t *testing.T) {
 		t.Fatalf("got index %d from %d first, want index 2 from 2", got.GetIndex(), got.GetFrom())
 	}
 	n.logs.wait(t, "wrong sender or receiver", "from=3")
+
+	// Raft relays proposals and ReadIndex requests with the originator in
+	// From: those pass if the originator is a member.
+	c.Write(mustRaftFrame(t, raftMsg(raftpb.MessageType_MsgReadIndex, 9, 1, 3)))
+	c.Write(mustRaftFrame(t, raftMsg(raftpb.MessageType_MsgReadIndex, 3, 1, 4)))
+	if got := recvSteps(t, n.h, 1)[0]; got.GetFrom() != 3 || got.GetIndex() != 4 {
+		t.Fatalf("relayed ReadIndex: got index %d from %d, want index 4 from 3 (and nothing from non-member 9)", got.GetIndex(), got.GetFrom())
+	}
 }

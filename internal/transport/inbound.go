@@ -200,12 +200,26 @@ func (t *Transport) streamIn(p *peer, conn net.Conn, br *bufio.Reader) {
 	}
 }
 
+// relayed reports whether m is a message raft legitimately relays: a
+// follower that is no longer leader passes a proposal or a ReadIndex on to
+// the leader it knows, keeping the originator in From (the answer to a
+// ReadIndex goes back to the originator). The originator must still be a
+// member.
+func (t *Transport) relayed(m *raftpb.Message) bool {
+	switch m.GetType() {
+	case raftpb.MessageType_MsgProp, raftpb.MessageType_MsgReadIndex:
+		_, ok := t.peers[m.GetFrom()]
+		return ok
+	}
+	return false
+}
+
 func (t *Transport) deliver(p *peer, m *raftpb.Message) {
 	if p.fault().Drop {
 		t.discarded.Add(1)
 		return
 	}
-	if m.GetFrom() != p.id || m.GetTo() != t.id {
+	if (m.GetFrom() != p.id && !t.relayed(m)) || m.GetTo() != t.id {
 		if t.limiter.allow(fmt.Sprintf("misaddressed|%d", p.id), refusalLogEvery) {
 			t.log.Warn("dropping raft message with a wrong sender or receiver", "peer", p.id,
 				"from", m.GetFrom(), "to", m.GetTo(), "type", m.GetType())
