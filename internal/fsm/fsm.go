@@ -15,6 +15,9 @@ type Options struct {
 	ExtendedTypes bool
 	// SuperDigest is the super user's digest id, "super:<base64 sha1>".
 	SuperDigest string
+	// Config is the data of /zookeeper/config: the ensemble's server
+	// lines and "version=0", empty for a standalone server.
+	Config []byte
 }
 
 // Session is a session as the replicated state knows it.
@@ -65,12 +68,16 @@ type FSM struct {
 
 // New returns the state of a fresh server.
 func New(opts Options) *FSM {
-	return &FSM{
+	f := &FSM{
 		opts:     opts,
 		checker:  tree.Checker{SuperDigest: opts.SuperDigest},
 		tree:     tree.New(),
 		sessions: map[int64]*Session{},
 	}
+	if len(opts.Config) > 0 {
+		f.tree.SetConfig(opts.Config)
+	}
+	return f
 }
 
 // Tree returns the live tree. Callers must hold the owner's lock.

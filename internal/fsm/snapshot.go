@@ -208,6 +208,9 @@ func (f *FSM) Restore(in io.Reader) error {
 		// tree that differs from the one it captured.
 		return fmt.Errorf("snapshot: the restored tree's digest %#x differs from the %#x recorded when it was taken", t.Digest(), digest)
 	}
+	if len(f.opts.Config) > 0 {
+		t.SetConfig(f.opts.Config) // a snapshot taken before the servers' configuration changed
+	}
 	f.tree, f.sessions = t, sessions
 	f.epoch, f.counter, f.applied = epoch, counter, applied
 	return nil

@@ -215,6 +215,12 @@ func TestEnsembleForwardsWritesAndReplicates(t *testing.T) {
 	e.converge()
 	for i, s := range e.servers {
 		c2, _ := connect(t, s)
+		// Every member shows the membership in /zookeeper/config, as
+		// ZooKeeper does.
+		if cfg, _, err := c2.Get("/zookeeper/config"); err != nil || !strings.HasPrefix(string(cfg), "server.1=127.0.0.1:") ||
+			!strings.HasSuffix(string(cfg), "\nversion=0") || strings.Count(string(cfg), "\n") != 3 {
+			t.Errorf("server %d /zookeeper/config: got %q (err %v)", i+1, cfg, err)
+		}
 		if _, err := c2.Sync("/"); err != nil {
 			t.Fatalf("sync on server %d: %v", i+1, err)
 		}

@@ -185,10 +185,7 @@ func (s *Server) Conf() []fourlw.KV {
 			q.PeerType = 1
 		}
 		for _, sv := range o.Servers {
-			q.Members = append(q.Members, fourlw.Member{
-				ID: sv.ID, Host: sv.Host, QuorumPort: sv.QuorumPort, ElectionPort: sv.ElectionPort,
-				Observer: sv.Observer, ClientAddr: sv.ClientAddr, ClientPort: sv.ClientPort,
-			})
+			q.Members = append(q.Members, memberOf(sv))
 		}
 		conf.Quorum = q
 	}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/zkd-io/zkd/internal/config"
+	"github.com/zkd-io/zkd/internal/fourlw"
 	"github.com/zkd-io/zkd/internal/fsm"
 	"github.com/zkd-io/zkd/internal/raftnode"
 	"github.com/zkd-io/zkd/internal/session"
@@ -118,7 +120,29 @@ func snapBytes(o *config.Options) uint64 {
 }
 
 func fsmOptions(o *config.Options) fsm.Options {
-	return fsm.Options{ExtendedTypes: o.ExtendedTypesEnabled, SuperDigest: o.SuperDigest}
+	return fsm.Options{ExtendedTypes: o.ExtendedTypesEnabled, SuperDigest: o.SuperDigest, Config: configNode(o)}
+}
+
+// memberOf is a server.N line as conf and /zookeeper/config print it.
+func memberOf(sv config.Server) fourlw.Member {
+	return fourlw.Member{ID: sv.ID, Host: sv.Host, QuorumPort: sv.QuorumPort, ElectionPort: sv.ElectionPort,
+		Observer: sv.Observer, ClientAddr: sv.ClientAddr, ClientPort: sv.ClientPort}
+}
+
+// configNode is /zookeeper/config's data on an ensemble member, in
+// ZooKeeper's format: a server.N line per member, then the config version
+// (0: reconfig is off). A standalone server leaves the node empty, as
+// ZooKeeper does.
+func configNode(o *config.Options) []byte {
+	if o.Standalone() {
+		return nil
+	}
+	var b strings.Builder
+	for _, sv := range o.Servers {
+		fmt.Fprintf(&b, "server.%d=%s\n", sv.ID, memberOf(sv).String())
+	}
+	b.WriteString("version=0")
+	return []byte(b.String())
 }
 
 func (s *Server) fsmOptions() fsm.Options { return fsmOptions(s.opts) }

@@ -323,6 +323,22 @@ func setMember(m map[string]struct{}, k string, delta int) {
 	}
 }
 
+// SetConfig sets /zookeeper/config's data to the ensemble's membership, as
+// every ZooKeeper member does from its own configuration rather than
+// through the log. Every member of a zkd ensemble has the same server list
+// (the peer handshake refuses any other), so the trees stay equal; the
+// Stat is fixed (version -1, no zxid or time) for the same reason.
+func (t *Tree) SetConfig(data []byte) {
+	n := t.Get(ConfigPath)
+	if n == nil || (string(n.Data) == string(data) && n.Version == -1) {
+		return
+	}
+	c := n.clone()
+	c.Data = append([]byte(nil), data...)
+	c.Version = -1
+	t.put(c)
+}
+
 // NewEmpty returns a tree with no nodes at all, to restore a snapshot into.
 func NewEmpty() *Tree { return empty() }
 

@@ -1,9 +1,8 @@
 // Package interop drives Debian's Apache ZooKeeper and zkd with real
-// third-party clients — zkCli.sh and kazoo (Python) — and requires zkd to
-// behave like ZooKeeper.
+// third-party clients and requires zkd to behave like ZooKeeper.
 //
-// The tests are behind the build tag "interop" because they start JVMs and
-// Python and take tens of seconds:
+// The tests are behind the build tag "interop" because they start JVMs,
+// Python and C programs and take minutes:
 //
 //	go test -tags interop ./test/interop/...
 //
@@ -13,7 +12,28 @@
 // in the same run and never committed, so nothing goes stale when Debian
 // updates ZooKeeper.
 //
-// This package owns the zkCli.sh transcript format and its normalisation
-// (Normalize), and the kazoo suite under kazoo/. It must never start servers
-// itself (test/harness does) and never write outside temporary directories.
+//   - TestZkCli and TestKazoo run zkCli.sh and the kazoo suite against one
+//     standalone server of each kind.
+//   - TestEnsemble starts one 3-server ensemble of each kind and runs, with
+//     all three addresses as the connect string: the zkCli.sh transcript,
+//     the kazoo suite (kazoo/), a C program on the ZooKeeper C client
+//     (cclient/zkc.c), the C client's shell cli_mt, go-zookeeper checks
+//     (including its lock recipe across a leader kill and failover of the
+//     server a client is connected to), and Curator recipes in one JVM
+//     (curator/*.java). Transcript suites (zkCli.sh, C, cli_mt) compare zkd's
+//     normalised output with the ZooKeeper ensemble's; the others check
+//     their expectations against both kinds.
+//
+// Knobs: CI=true makes a missing tool a failure instead of a skip;
+// CURATOR_CHECKS=part runs only the Curator checks whose names contain part.
+// The Debian packages the tests use: zookeeper, zookeeper-bin,
+// libzookeeper-mt-dev, python3-kazoo, python3-pytest, default-jdk-headless,
+// libcurator-framework-java, libcurator-recipes-java,
+// libcurator-discovery-java, and gcc.
+//
+// This package owns the client transcripts and their normalisation
+// (Normalize, NormalizeC, NormalizeCliMt), the kazoo suite under kazoo/, the
+// C program under cclient/ and the Java program under curator/. It must never
+// start servers itself (test/harness does) and never write outside temporary
+// directories.
 package interop

@@ -106,3 +106,9 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// ensembleKazoo runs the whole pytest suite with the ensemble's connect
+// string: every kazoo client picks a random server.
+func ensembleKazoo(t *testing.T, env *ensembleEnv) {
+	runPytest(t, kazooPython(t), env.e.ConnectString())
+}

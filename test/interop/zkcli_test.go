@@ -5,6 +5,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -121,7 +122,12 @@ var session1 = []step{
 
 // session2 runs after session1 has quit: its ephemerals are gone, auth does
 // not carry over, and a wrong password does not authenticate.
+//
+// It starts with a sync: against an ensemble it may talk to another server
+// than session1 did, and only a sync makes session1's close (and the
+// removal of its ephemerals) visible there for certain.
 var session2 = []step{
+	{"sync /", "Sync is OK"},
 	{"ls /t", "[bobs, later, p, secret, sttl-0000000007, ttl]"},
 	{"getEphemerals /", "[]"},
 	{"whoami", "Auth scheme: User\nip: 127.0.0.1"},
@@ -195,15 +201,15 @@ func runZkCli(t *testing.T, zkcli, addr string, cmds []string) string {
 	return out.String()
 }
 
-// transcript runs the sessions against s and returns one normalised
-// transcript per session.
-func transcript(t *testing.T, s *harness.Server, sessions ...[]step) []Transcript {
+// transcript runs the sessions against the server(s) at addr (a connect
+// string) and returns one normalised transcript per session.
+func transcript(t *testing.T, addr string, sessions ...[]step) []Transcript {
 	t.Helper()
 	zkcli := zkCliPath(t)
 	var trs []Transcript
 	for i, steps := range sessions {
-		raw := runZkCli(t, zkcli, s.Addr, commands(steps))
-		tr, err := Normalize(raw, commands(steps), s.Addr)
+		raw := runZkCli(t, zkcli, addr, commands(steps))
+		tr, err := Normalize(raw, commands(steps), addr)
 		if err != nil {
 			t.Fatalf("session %d: %v\nraw output:\n%s", i+1, err, raw)
 		}
@@ -225,7 +231,7 @@ var reference struct {
 func zookeeperTranscripts(t *testing.T) []Transcript {
 	t.Helper()
 	s := harness.ZooKeeper(t)
-	trs := transcript(t, s, session1, session2)
+	trs := transcript(t, s.Addr, session1, session2)
 	checkExpectations(t, trs, session1, session2)
 	if t.Failed() {
 		t.FailNow()
@@ -289,36 +295,71 @@ func lineMatches(got, want string) bool {
 func TestZkCli(t *testing.T) {
 	t.Run(harness.KindZooKeeper, func(t *testing.T) {
 		trs := zookeeperTranscripts(t)
-		// The events the script's watches must produce, in order.
-		wantEvents := []string{
-			"WatchedEvent state:SyncConnected type:NodeCreated path:/t/later",
-			"WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/t",
-			"WatchedEvent state:SyncConnected type:NodeCreated path:/t/c/x",
-			"WatchedEvent state:SyncConnected type:NodeCreated path:/t/c/x/y",
-			"WatchedEvent state:SyncConnected type:PersistentWatchRemoved path:/t/p",
-			"WatchedEvent state:SyncConnected type:NodeDataChanged path:/t/later",
-			"WatchedEvent state:SyncConnected type:DataWatchRemoved path:/t/later",
-			"WatchedEvent state:SyncConnected type:ChildWatchRemoved path:/t/c",
-			"WatchedEvent state:SyncConnected type:PersistentWatchRemoved path:/t/c",
-			"WatchedEvent state:SyncConnected type:NodeDeleted path:/t/c/x/y",
-			"WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/t/c/x",
-		}
-		if !containsInOrder(trs[0].Events, wantEvents) {
-			t.Errorf("session 1 events: got\n%s\nwant these in order:\n%s", strings.Join(trs[0].Events, "\n"), strings.Join(wantEvents, "\n"))
-		}
-		if len(trs[1].Events) != 0 {
-			t.Errorf("session 2 events: got %q, want none", trs[1].Events)
-		}
+		checkZkCliEvents(t, trs)
 		t.Logf("reference transcript, session 1:\n%s", trs[0])
 	})
 	t.Run(harness.KindZkd, func(t *testing.T) {
 		want := referenceTranscripts(t)
 		s := harness.Zkd(t)
-		got := transcript(t, s, session1, session2)
+		got := transcript(t, s.Addr, session1, session2)
 		for i := range want {
 			if d := Diff(want[i].Lines(), got[i].Lines()); d != "" {
 				t.Errorf("session %d: zkd's zkCli.sh transcript differs from Apache ZooKeeper's (- zookeeper, + zkd):\n%s", i+1, d)
 			}
 		}
 	})
+}
+
+// checkZkCliEvents requires the watch events session1's watches must
+// produce, in order, and none in session2.
+func checkZkCliEvents(t *testing.T, trs []Transcript) {
+	t.Helper()
+	wantEvents := []string{
+		"WatchedEvent state:SyncConnected type:NodeCreated path:/t/later",
+		"WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/t",
+		"WatchedEvent state:SyncConnected type:NodeCreated path:/t/c/x",
+		"WatchedEvent state:SyncConnected type:NodeCreated path:/t/c/x/y",
+		"WatchedEvent state:SyncConnected type:PersistentWatchRemoved path:/t/p",
+		"WatchedEvent state:SyncConnected type:NodeDataChanged path:/t/later",
+		"WatchedEvent state:SyncConnected type:DataWatchRemoved path:/t/later",
+		"WatchedEvent state:SyncConnected type:ChildWatchRemoved path:/t/c",
+		"WatchedEvent state:SyncConnected type:PersistentWatchRemoved path:/t/c",
+		"WatchedEvent state:SyncConnected type:NodeDeleted path:/t/c/x/y",
+		"WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/t/c/x",
+	}
+	if !containsInOrder(trs[0].Events, wantEvents) {
+		t.Errorf("session 1 events: got\n%s\nwant these in order:\n%s", strings.Join(trs[0].Events, "\n"), strings.Join(wantEvents, "\n"))
+	}
+	if len(trs[1].Events) != 0 {
+		t.Errorf("session 2 events: got %q, want none", trs[1].Events)
+	}
+}
+
+// ensembleZkCli runs both zkCli.sh sessions with the ensemble's connect
+// string. The tree must be empty: the script lists "/".
+func ensembleZkCli(t *testing.T, env *ensembleEnv) {
+	got := transcript(t, env.e.ConnectString(), session1, session2)
+	if env.e.Kind == harness.KindZooKeeper {
+		checkExpectations(t, got, session1, session2)
+		checkZkCliEvents(t, got)
+		setReference("zkcli", joinSessions(got))
+		return
+	}
+	want := ensembleReference(t, "zkcli", func(t *testing.T, addr string) []string {
+		trs := transcript(t, addr, session1, session2)
+		checkExpectations(t, trs, session1, session2)
+		checkZkCliEvents(t, trs)
+		return joinSessions(trs)
+	})
+	compareTranscripts(t, "zkCli.sh against the ensemble", want, joinSessions(got))
+}
+
+// joinSessions renders several transcripts as one for diffing.
+func joinSessions(trs []Transcript) []string {
+	var out []string
+	for i, tr := range trs {
+		out = append(out, fmt.Sprintf("=== session %d", i+1))
+		out = append(out, tr.Lines()...)
+	}
+	return out
 }

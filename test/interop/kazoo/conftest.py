@@ -1,9 +1,15 @@
 """Fixtures for the kazoo interop suite.
 
 The suite runs against whatever server ZK_HOSTS names (host:port[,host:port]);
-test/interop's Go test sets it once for Apache ZooKeeper and once for zkd.
-Every test works under its own fresh base path, so tests do not see each
-other's znodes, and every client a test opens is closed when it ends.
+test/interop's Go test sets it for a standalone Apache ZooKeeper and zkd, and
+for 3-server ensembles of each. Every test works under its own fresh base
+path, so tests do not see each other's znodes, and every client a test opens
+is closed when it ends.
+
+Against an ensemble each client talks to a random server, and a server may
+not yet have applied a write another session just made there. A test that
+reads what another session wrote therefore syncs first, as a correct
+ZooKeeper application must (a session always sees its own writes).
 """
 
 import faulthandler
@@ -136,3 +142,18 @@ class Recorder:
 @pytest.fixture
 def recorder():
     return Recorder
+
+
+def expire_session(client, hosts):
+    """Ends client's session from the server side: a second connection
+    attaches to the same session (id and password) and closes it. The
+    server closes every connection of the session, so client learns on
+    reconnect that the session is gone (LOST)."""
+    session = client.client_id
+    impostor = KazooClient(hosts=hosts, client_id=session, timeout=10.0)
+    try:
+        impostor.start(timeout=WAIT)
+        assert impostor.client_id[0] == session[0]  # re-attached, not a new session
+    finally:
+        impostor.stop()  # closeSession
+        impostor.close()

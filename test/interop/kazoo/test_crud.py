@@ -89,11 +89,13 @@ def test_digest_acl(make_client, zk, base):
     path = base + "/private"
     owner.create(path, b"mine", acl=[acl])
 
+    zk.sync(path)
     with pytest.raises(NoAuthError):
         zk.get(path)
     with pytest.raises(NoAuthError):
         zk.set(path, b"x")
     stranger = make_client(auth_data=[("digest", "alice:wrong")])
+    stranger.sync(path)
     with pytest.raises(NoAuthError):
         stranger.get(path)
     assert owner.get(path)[0] == b"mine"
@@ -108,6 +110,7 @@ def test_digest_acl(make_client, zk, base):
     with pytest.raises(BadVersionError):
         owner.set_acls(path, OPEN_ACL_UNSAFE, version=5)
     owner.set_acls(path, OPEN_ACL_UNSAFE, version=0)
+    zk.sync(path)
     assert zk.get(path)[0] == b"mine"
     assert zk.exists(path).aversion == 1
 

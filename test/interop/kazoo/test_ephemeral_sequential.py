@@ -10,6 +10,7 @@ def test_ephemeral_owner_and_removal(make_client, zk, base):
     owner = make_client()
     path = base + "/eph"
     owner.create(path, b"alive", ephemeral=True)
+    zk.sync(path)
     stat = zk.exists(path)
     assert stat is not None
     assert stat.ephemeralOwner == owner.client_id[0]
@@ -40,6 +41,7 @@ def test_ephemeral_sequential(make_client, zk, base):
     first = owner.create(base + "/es-", b"", ephemeral=True, sequence=True)
     second = owner.create(base + "/es-", b"", ephemeral=True, sequence=True)
     assert (first, second) == (base + "/es-0000000000", base + "/es-0000000001")
+    zk.sync(base)
     assert sorted(zk.get_children(base)) == ["es-0000000000", "es-0000000001"]
     owner.stop()
     assert wait_until(lambda: zk.get_children(base) == [])

@@ -14,10 +14,9 @@ import struct
 import threading
 import time
 
-from kazoo.client import KazooClient
 from kazoo.protocol.states import EventType, KazooState
 
-from conftest import WAIT, wait_until
+from conftest import WAIT, expire_session, wait_until
 
 
 def test_session_kept_alive_by_pings(make_client, zk, base, hosts):
@@ -31,6 +30,7 @@ def test_session_kept_alive_by_pings(make_client, zk, base, hosts):
     time.sleep(2 * negotiated / 1000.0)
     assert owner.connected
     assert owner.client_id[0] == session
+    zk.sync(base)
     assert zk.exists(base + "/eph").ephemeralOwner == session
 
 
@@ -38,6 +38,7 @@ def test_reconnect_keeps_session(make_client, zk, base, recorder):
     client = make_client()
     session = client.client_id[0]
     client.create(base + "/eph", b"", ephemeral=True)
+    zk.sync(base)
 
     states = []
     client.add_listener(states.append)
@@ -63,26 +64,23 @@ def test_expire_by_closing_from_second_connection(make_client, zk, base, hosts, 
     session = victim.client_id
     path = base + "/eph"
     victim.create(path, b"", ephemeral=True)
+    zk.sync(path)
     deleted = recorder()
-    zk.exists(path, watch=deleted)
+    assert zk.exists(path, watch=deleted) is not None
 
     lost = threading.Event()
     victim.add_listener(lambda state: lost.set() if state == KazooState.LOST else None)
 
-    impostor = KazooClient(hosts=hosts, client_id=session, timeout=10.0)
-    try:
-        impostor.start(timeout=WAIT)
-        assert impostor.client_id[0] == session[0]  # same session re-attached
-    finally:
-        impostor.stop()  # closeSession: ends the victim's session too
-        impostor.close()
+    expire_session(victim, hosts)
 
     assert [(e.type, e.path) for e in deleted.wait_for(1)] == [(EventType.DELETED, path)]
     assert lost.wait(WAIT), "victim never learned its session was closed"
     # kazoo starts a fresh session after LOST.
     assert wait_until(lambda: victim.connected and victim.client_id[0] != session[0])
+    victim.sync(path)
     assert victim.exists(path) is None
     victim.create(path, b"again", ephemeral=True)
+    zk.sync(path)
     assert zk.exists(path).ephemeralOwner == victim.client_id[0]
 
 
@@ -153,6 +151,7 @@ def test_expire_silent_session(zk, base, hosts, recorder):
         path = base + "/silent"
         _raw_create_ephemeral(sock, path)
         silent_since = time.monotonic()
+        zk.sync(path)
         assert zk.exists(path).ephemeralOwner == session
         deleted = recorder()
         zk.exists(path, watch=deleted)
@@ -175,3 +174,67 @@ def test_expire_silent_session(zk, base, hosts, recorder):
             pass
     finally:
         sock.close()
+
+
+def test_lock_passes_on_when_holder_session_expires(make_client, base, hosts):
+    holder, waiter = make_client(), make_client()
+    lock = holder.Lock(base + "/lock", "holder")
+    assert lock.acquire(timeout=WAIT)
+    lost = threading.Event()
+    holder.add_listener(lambda state: lost.set() if state == KazooState.LOST else None)
+
+    got = threading.Event()
+    other = waiter.Lock(base + "/lock", "waiter")
+
+    def take():
+        if other.acquire(timeout=WAIT):
+            got.set()
+
+    t = threading.Thread(target=take, daemon=True)
+    t.start()
+    assert wait_until(lambda: other.contenders() == ["holder", "waiter"])
+    assert not got.wait(0.2)
+    expire_session(holder, hosts)
+    assert got.wait(WAIT), "the waiter never got the lock of the expired holder"
+    assert lost.wait(WAIT), "the holder never learned its session was gone"
+    t.join(WAIT)
+    assert other.contenders() == ["waiter"]
+    other.release()
+
+
+def test_election_passes_on_when_leader_session_expires(make_client, base, hosts):
+    leader, follower = make_client(), make_client()
+    e1 = leader.Election(base + "/election", "first")
+    e2 = follower.Election(base + "/election", "second")
+    leading = {"first": threading.Event(), "second": threading.Event()}
+    done = threading.Event()
+
+    def lead(name):
+        leading[name].set()
+        done.wait(WAIT)
+
+    t1 = threading.Thread(target=e1.run, args=(lead, "first"), daemon=True)
+    t1.start()
+    assert leading["first"].wait(WAIT)
+    t2 = threading.Thread(target=e2.run, args=(lead, "second"), daemon=True)
+    t2.start()
+    assert wait_until(lambda: e2.contenders() == ["first", "second"])
+    assert not leading["second"].is_set()
+    expire_session(leader, hosts)
+    assert leading["second"].wait(WAIT), "no new leader after the leader's session expired"
+    assert e2.contenders() == ["second"]
+    done.set()
+    e1.cancel()
+    t1.join(WAIT)
+    t2.join(WAIT)
+
+
+def test_party_member_leaves_when_session_expires(make_client, base, hosts):
+    member, observer = make_client(), make_client()
+    member.Party(base + "/party", "gone-soon").join()
+    stays = observer.Party(base + "/party", "stays")
+    stays.join()
+    assert sorted(stays) == ["gone-soon", "stays"]
+    expire_session(member, hosts)
+    assert wait_until(lambda: sorted(stays) == ["stays"])
+

@@ -1,8 +1,9 @@
-"""One-shot watches and kazoo's DataWatch/ChildrenWatch recipes."""
+"""One-shot watches and kazoo's DataWatch, ChildrenWatch and TreeCache."""
 
 import threading
 
 from kazoo.protocol.states import EventType
+from kazoo.recipe.cache import TreeCache, TreeEvent
 
 from conftest import WAIT, wait_until
 
@@ -100,11 +101,64 @@ def test_watch_fires_on_ephemeral_owner_exit(make_client, zk, base, recorder):
     owner = make_client()
     path = base + "/eph"
     owner.create(path, b"", ephemeral=True)
+    zk.sync(path)
     deleted = recorder()
     children = recorder()
-    zk.exists(path, watch=deleted)
+    assert zk.exists(path, watch=deleted) is not None
     zk.get_children(base, watch=children)
     owner.stop()
     assert [(e.type, e.path) for e in deleted.wait_for(1)] == [(EventType.DELETED, path)]
     assert [(e.type, e.path) for e in children.wait_for(1)] == [(EventType.CHILD, base)]
     assert wait_until(lambda: zk.exists(path) is None)
+
+
+def test_tree_cache(make_client, zk, base):
+    writer = make_client()
+    writer.create(base + "/pre", b"p")
+    zk.sync(base)
+    cache = TreeCache(zk, base)
+    events = []
+    cond = threading.Condition()
+
+    def listener(event):
+        with cond:
+            path = event.event_data.path if event.event_data else None
+            events.append((event.event_type, path))
+            cond.notify_all()
+
+    cache.listen(listener)
+    cache.start()
+    try:
+        with cond:
+            assert cond.wait_for(lambda: (TreeEvent.INITIALIZED, None) in events, WAIT)
+        assert cache.get_children(base) == {"pre"}
+        assert cache.get_data(base + "/pre").data == b"p"
+
+        # A burst of changes; the cache must converge on the tree.
+        writer.create(base + "/a", b"1")
+        writer.create(base + "/a/b", b"2")
+        writer.set(base + "/a", b"3")
+        writer.delete(base + "/a/b")
+        writer.create(base + "/c", b"4")
+        writer.delete(base + "/pre")
+        for i in range(20):
+            writer.create(base + "/c/n%d" % i, b"%d" % i)
+        for i in range(0, 20, 2):
+            writer.delete(base + "/c/n%d" % i)
+
+        def converged():
+            a = cache.get_data(base + "/a")
+            return (cache.get_children(base) == {"a", "c"} and a is not None and a.data == b"3"
+                    and cache.get_children(base + "/a") == set()
+                    and cache.get_children(base + "/c") == {"n%d" % i for i in range(1, 20, 2)})
+
+        assert wait_until(converged)
+        with cond:
+            seen = list(events)
+        # Short-lived nodes (a/b) may never reach the cache; these must.
+        for kind, path in [(TreeEvent.NODE_ADDED, base + "/a"), (TreeEvent.NODE_ADDED, base + "/c"),
+                           (TreeEvent.NODE_ADDED, base + "/c/n19"), (TreeEvent.NODE_REMOVED, base + "/pre")]:
+            assert (kind, path) in seen
+    finally:
+        cache.close()
+
