@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -73,7 +74,7 @@ type peerHandler struct {
 	node atomic.Pointer[raftnode.Node]
 }
 
-var errNotReady = fmt.Errorf("server: raft node not started yet")
+var errNotReady = errors.New("server: raft node not started yet")
 
 func (h *peerHandler) Step(ctx context.Context, m *raftpb.Message) error {
 	if n := h.node.Load(); n != nil {

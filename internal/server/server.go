@@ -497,19 +497,10 @@ func (w *waitTable) deliver(id uint64, res fsm.Result) {
 // lostProposalTimeout. Their outcome is unknown; the client sees a lost
 // connection, as with ZooKeeper.
 func (w *waitTable) expire(now time.Time, term uint64, grace time.Duration) {
-	w.mu.Lock()
-	var lost []func(fsm.Result, bool)
-	for id, wt := range w.m {
+	w.failIf(func(wt *waiter) bool {
 		age := now.Sub(wt.start)
-		if (wt.term != term && age > grace) || age > lostProposalTimeout {
-			lost = append(lost, wt.fn)
-			delete(w.m, id)
-		}
-	}
-	w.mu.Unlock()
-	for _, fn := range lost {
-		fn(fsm.Result{}, false)
-	}
+		return (wt.term != term && age > grace) || age > lostProposalTimeout
+	})
 }
 
 // failOlder fails proposals made before term. It is called when the first
@@ -519,16 +510,21 @@ func (w *waitTable) expire(now time.Time, term uint64, grace time.Duration) {
 // term was read just before a leader change may in fact have gone to the
 // new leader; failing it only tells the client the outcome is unknown.)
 func (w *waitTable) failOlder(term uint64) {
+	w.failIf(func(wt *waiter) bool { return wt.term < term })
+}
+
+// failIf fails the waiting proposals lost says are lost, outside the lock.
+func (w *waitTable) failIf(lost func(*waiter) bool) {
 	w.mu.Lock()
-	var lost []func(fsm.Result, bool)
+	var fns []func(fsm.Result, bool)
 	for id, wt := range w.m {
-		if wt.term < term {
-			lost = append(lost, wt.fn)
+		if lost(wt) {
+			fns = append(fns, wt.fn)
 			delete(w.m, id)
 		}
 	}
 	w.mu.Unlock()
-	for _, fn := range lost {
+	for _, fn := range fns {
 		fn(fsm.Result{}, false)
 	}
 }

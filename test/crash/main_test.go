@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -187,53 +186,14 @@ type znode struct {
 	childStat *zk.Stat // the Stat that came with the children list
 }
 
-// readTree reads every znode with getData and getChildren, a few requests
-// in flight at a time. The tree must not change meanwhile.
+// readTree reads every znode (harness.WalkTree). The tree must not change
+// meanwhile.
 func readTree(c *zk.Conn) (map[string]*znode, error) {
-	var (
-		mu    sync.Mutex
-		nodes = map[string]*znode{}
-		first error
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, 16)
-	)
-	var visit func(p string)
-	visit = func(p string) {
-		defer wg.Done()
-		sem <- struct{}{}
-		data, st, err := c.Get(p)
-		var kids []string
-		var cst *zk.Stat
-		if err == nil {
-			kids, cst, err = c.Children(p)
-		}
-		<-sem
-		mu.Lock()
-		if err != nil {
-			if first == nil {
-				first = fmt.Errorf("reading %s: %w", p, err)
-			}
-			mu.Unlock()
-			return
-		}
-		nodes[p] = &znode{data: data, stat: st, children: kids, childStat: cst}
-		mu.Unlock()
-		for _, k := range kids {
-			wg.Add(1)
-			go visit(joinPath(p, k))
-		}
-	}
-	wg.Add(1)
-	visit("/")
-	wg.Wait()
-	return nodes, first
-}
-
-func joinPath(parent, name string) string {
-	if parent == "/" {
-		return "/" + name
-	}
-	return parent + "/" + name
+	nodes := map[string]*znode{}
+	err := harness.WalkTree(c, func(n harness.Znode) {
+		nodes[n.Path] = &znode{data: n.Data, stat: n.Stat, children: n.Children, childStat: n.ChildStat}
+	})
+	return nodes, err
 }
 
 func parentOf(p string) string {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -184,56 +183,13 @@ func checkDigests(t testing.TB, e *harness.Ensemble, members []int) int {
 	return compared
 }
 
-// readTree reads every znode with getData (and getChildren where the Stat
-// says there are children), 16 requests in flight.
+// readTree reads every znode (harness.WalkTree).
 func readTree(c *client) (map[string]znode, error) {
-	var (
-		mu    sync.Mutex
-		nodes = map[string]znode{}
-		first error
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, 16)
-	)
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if first == nil {
-			first = err
-		}
-	}
-	var visit func(p string)
-	visit = func(p string) {
-		defer wg.Done()
-		sem <- struct{}{}
-		data, st, err := c.Get(p)
-		var kids []string
-		if err == nil && st.NumChildren > 0 {
-			kids, _, err = c.Children(p)
-		}
-		<-sem
-		if err != nil {
-			fail(fmt.Errorf("reading %s: %w", p, err))
-			return
-		}
-		mu.Lock()
-		nodes[p] = znode{data: data, stat: *st}
-		mu.Unlock()
-		for _, k := range kids {
-			wg.Add(1)
-			go visit(joinPath(p, k))
-		}
-	}
-	wg.Add(1)
-	visit("/")
-	wg.Wait()
-	return nodes, first
-}
-
-func joinPath(parent, name string) string {
-	if parent == "/" {
-		return "/" + name
-	}
-	return parent + "/" + name
+	nodes := map[string]znode{}
+	err := harness.WalkTree(c.Conn, func(n harness.Znode) {
+		nodes[n.Path] = znode{data: n.Data, stat: *n.Stat}
+	})
+	return nodes, err
 }
 
 // localStat lists znodes whose Stat each server sets on its own rather

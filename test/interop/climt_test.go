@@ -159,13 +159,13 @@ func runCliMt(t *testing.T, bin, connect string, steps []step) []string {
 
 	var transcript []string
 	for _, st := range steps {
-		if _, err := fmt.Fprintf(stdin, "%s\n%s\n", st.cmd, cliMtMarker); err != nil {
+		if _, err := fmt.Fprintf(stdin, "%s\n%s\n", st.Cmd, cliMtMarker); err != nil {
 			stop()
-			t.Fatalf("write %q to cli_mt: %v", st.cmd, err)
+			t.Fatalf("write %q to cli_mt: %v", st.Cmd, err)
 		}
 		var block []string
 		for {
-			l := next(fmt.Sprintf("running %q", st.cmd), 15*time.Second)
+			l := next(fmt.Sprintf("running %q", st.Cmd), 15*time.Second)
 			if l == cliMtMarkerLine1 {
 				if l2 := next("reading the marker", 15*time.Second); l2 != cliMtMarkerLine2 {
 					block = append(block, l, l2)
@@ -175,8 +175,8 @@ func runCliMt(t *testing.T, bin, connect string, steps []step) []string {
 			}
 			block = append(block, l)
 		}
-		transcript = append(transcript, "> "+st.cmd)
-		transcript = append(transcript, cliMtBlock(st.cmd, block)...)
+		transcript = append(transcript, "> "+st.Cmd)
+		transcript = append(transcript, cliMtBlock(st.Cmd, block)...)
 	}
 	fmt.Fprintf(stdin, "quit\n")
 	stdin.Close()
@@ -237,14 +237,14 @@ func checkCliMt(t *testing.T, transcript []string, steps []step) {
 	}
 	for k, st := range steps {
 		got := blocks[k]
-		if st.want == "" {
+		if st.Want == "" {
 			if len(got) != 0 {
-				t.Errorf("cli_mt %q: got output %q, want none", st.cmd, got)
+				t.Errorf("cli_mt %q: got output %q, want none", st.Cmd, got)
 			}
 			continue
 		}
-		if !containsInOrder(got, strings.Split(st.want, "\n")) {
-			t.Errorf("cli_mt %q: got output %q, want lines %q in order", st.cmd, got, st.want)
+		if !containsInOrder(got, strings.Split(st.Want, "\n")) {
+			t.Errorf("cli_mt %q: got output %q, want lines %q in order", st.Cmd, got, st.Want)
 		}
 	}
 }
