@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -288,6 +289,13 @@ func describeEntry(b []byte, showData bool) string {
 		fmt.Fprintf(&sb, "createSession timeout=%dms", e.Timeout)
 	case proto.OpCloseSession:
 		sb.WriteString("closeSession")
+	case fsm.OpExpireSession:
+		sb.WriteString("expireSession")
+		if len(e.Body) == 8 {
+			fmt.Fprintf(&sb, " term=%d", binary.BigEndian.Uint64(e.Body))
+		}
+	case fsm.OpMoveSession:
+		fmt.Fprintf(&sb, "moveSession owner=%d", e.Origin)
 	case fsm.OpDeleteExpired:
 		fmt.Fprintf(&sb, "deleteExpired %s", e.Path)
 	default:

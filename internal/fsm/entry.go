@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -20,7 +21,17 @@ const (
 	// client has reconnected to it (ZooKeeper's session revalidation with a
 	// new owner). It is internal: no client opcode has this value.
 	OpMoveSession proto.OpCode = -1000
+	// OpExpireSession is the leader's request to close a session whose
+	// client went quiet. Its Body is the proposer's term, big-endian; it
+	// takes effect only if the entry commits in that term. A leader that
+	// was paused and resumed still believes it leads and finds every
+	// deadline passed; its expiries, forwarded to the new leader, would
+	// otherwise close live sessions.
+	OpExpireSession proto.OpCode = -1001
 )
+
+// ExpiryBody is the Body of an OpExpireSession proposed in term.
+func ExpiryBody(term uint64) []byte { return binary.BigEndian.AppendUint64(nil, term) }
 
 // Entry is one change proposed to the log.
 type Entry struct {
@@ -28,7 +39,7 @@ type Entry struct {
 	ReqID   uint64       // proposer-local request id
 	Session int64        // the client session, 0 for internal entries
 	Time    int64        // proposer's wall clock, milliseconds since the epoch
-	Op      proto.OpCode // client opcode, OpCreateSession, OpCloseSession, OpDeleteExpired or OpMoveSession
+	Op      proto.OpCode // client opcode, OpCreateSession, OpCloseSession, OpDeleteExpired, OpMoveSession or OpExpireSession
 	Auth    []proto.ID   // the caller's identities, for ACL checks at apply time
 	Body    []byte       // the jute-encoded request record
 	Timeout int32        // OpCreateSession: negotiated timeout in milliseconds

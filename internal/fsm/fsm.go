@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"encoding/binary"
 	"sort"
 
 	"github.com/zkd-io/zkd/internal/jute"
@@ -122,7 +123,13 @@ func (f *FSM) Apply(index, term uint64, data []byte) (Result, error) {
 		return Result{}, err
 	}
 	zxid := f.nextZxid(term)
-	res := f.apply(&e, zxid)
+	var res Result
+	if e.Op == OpExpireSession && (len(e.Body) != 8 || binary.BigEndian.Uint64(e.Body) != term) {
+		// Proposed by a leader of an earlier term: stale.
+		res = Result{Err: proto.ErrBadArguments}
+	} else {
+		res = f.apply(&e, zxid)
+	}
 	res.Zxid = zxid
 	res.Origin, res.ReqID, res.Op, res.Session, res.Timeout = e.Origin, e.ReqID, e.Op, e.Session, e.Timeout
 	return res, nil
@@ -153,7 +160,7 @@ func (f *FSM) apply(e *Entry, zxid int64) Result {
 		c.Owner = e.Origin
 		f.sessions[e.Session] = &c
 		return Result{}
-	case proto.OpCloseSession:
+	case proto.OpCloseSession, OpExpireSession:
 		return f.closeSession(e.Session, zxid)
 	case OpDeleteExpired:
 		if e.Session != 0 {

@@ -376,3 +376,28 @@ func TestMovedSessionRefusesWritesFromItsOldServer(t *testing.T) {
 		t.Fatalf("moving a closed session: got %v, want SessionExpired", r.Err)
 	}
 }
+
+// An expiry counts only in the term its leader proposed it in: one that a
+// deposed leader proposed and the new leader committed leaves the session
+// open.
+func TestExpireSessionOnlyInItsTerm(t *testing.T) {
+	h := newHarness(t)
+	const sess = 0x77
+	h.apply(&Entry{Session: sess, Op: proto.OpCreateSession, Timeout: 4000, Passwd: make([]byte, 16)})
+	// The harness commits everything in term 1.
+	if r := h.apply(&Entry{Origin: 2, Session: sess, Op: OpExpireSession, Body: ExpiryBody(0)}); r.Closed != 0 || r.Err != proto.ErrBadArguments {
+		t.Fatalf("stale expiry: got closed %#x err %v, want nothing closed and BadArguments", r.Closed, r.Err)
+	}
+	if h.f.Session(sess) == nil {
+		t.Fatal("a stale expiry closed the session")
+	}
+	if r := h.apply(&Entry{Origin: 2, Session: sess, Op: OpExpireSession, Body: []byte{1}}); r.Closed != 0 {
+		t.Fatalf("malformed expiry closed %#x", r.Closed)
+	}
+	if r := h.apply(&Entry{Origin: 2, Session: sess, Op: OpExpireSession, Body: ExpiryBody(1)}); r.Closed != sess {
+		t.Fatalf("current expiry: got closed %#x, want %#x", r.Closed, sess)
+	}
+	if h.f.Session(sess) != nil {
+		t.Fatal("the session survived its expiry")
+	}
+}

@@ -9,29 +9,60 @@ import (
 
 // expiryLoop closes sessions whose clients have gone quiet for longer than
 // their timeout. Closing is a log entry, so every server removes the
-// session's ephemerals at the same point of the log.
+// session's ephemerals at the same point of the log. The entry carries the
+// leader's term and counts only if it commits in that term.
+//
+// A tick that comes far later than due means this process was stopped
+// (SIGSTOP, a VM pause) or starved: every deadline may have passed without
+// the clients being at fault, and the reports that would have kept them
+// alive were not read. Such a tick gives every session a full timeout
+// again instead of expiring them all, as a new leader does.
 func (s *Server) expiryLoop() {
-	t := time.NewTicker(s.opts.TickTime / 2)
+	interval := s.opts.TickTime / 2
+	t := time.NewTicker(interval)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-s.quit:
 			return
-		case now := <-t.C:
-			if !s.node.Status().IsLeader {
-				continue // the leader owns expiry
-			}
-			for _, id := range s.tracker.Expire(now) {
-				s.log.Info("session expired", "session", hexID(id))
-				s.stats.expired.Add(1)
-				s.propose(&fsm.Entry{Session: id, Op: proto.OpCloseSession}, func(_ fsm.Result, ok bool) {
-					if !ok {
-						s.tracker.Retry(id)
-					}
-				})
-			}
+		case <-t.C:
 		}
+		now := time.Now() // monotonic, unlike the ticker's value after a pause
+		s.expireDue(now, now.Sub(last), interval)
+		last = now
 	}
+}
+
+// expireDue is one tick of expiryLoop, gap after the previous one.
+func (s *Server) expireDue(now time.Time, gap, interval time.Duration) {
+	st := s.node.Status()
+	if !st.IsLeader {
+		return // the leader owns expiry
+	}
+	if gap > clockJump(interval) {
+		s.log.Warn("session expiry resumed after a stall: every session gets a full timeout again",
+			"stalled", gap.Round(time.Millisecond))
+		s.tracker.ResetAll(now)
+		return
+	}
+	for _, id := range s.tracker.Expire(now) {
+		s.log.Info("session expired", "session", hexID(id))
+		s.stats.expired.Add(1)
+		s.propose(&fsm.Entry{Session: id, Op: fsm.OpExpireSession, Body: fsm.ExpiryBody(st.Term)}, func(res fsm.Result, ok bool) {
+			if !ok || res.Err != proto.ErrOK {
+				// Lost, or stale (this server no longer led when it
+				// committed): the current leader decides again.
+				s.tracker.Retry(id)
+			}
+		})
+	}
+}
+
+// clockJump is how late a tick of period interval must come to count as a
+// stall of the whole process rather than scheduling noise.
+func clockJump(interval time.Duration) time.Duration {
+	return max(4*interval, time.Second)
 }
 
 // containerLoop removes containers whose last child has gone and TTL nodes

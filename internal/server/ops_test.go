@@ -145,6 +145,35 @@ func TestSessionExpiryRemovesEphemerals(t *testing.T) {
 	}
 }
 
+// A leader whose expiry tick comes long after it was due (the process was
+// stopped or starved) gives every session a full timeout again rather than
+// expiring them all; an on-time tick past the deadlines expires them.
+func TestExpiryAfterStallResetsDeadlines(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s)
+	r.handshake(proto.ConnectRequest{TimeOut: 4000})
+	interval := s.opts.TickTime / 2
+	alive := func() bool {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		return s.fsm.Session(r.session) != nil
+	}
+	later := time.Now().Add(10 * time.Second) // past the 4s deadline
+	s.expireDue(later, 10*time.Second, interval)
+	time.Sleep(300 * time.Millisecond) // an expiry would have committed
+	if !alive() {
+		t.Fatal("a tick after a 10s stall expired the session")
+	}
+	s.expireDue(later.Add(5*time.Second), interval, interval)
+	deadline := time.Now().Add(2 * time.Second)
+	for alive() {
+		if time.Now().After(deadline) {
+			t.Fatal("an on-time tick 5s after the reset did not expire the 4s session")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestResumeSessionAndWrongPassword(t *testing.T) {
 	s := startServer(t)
 	r := dialRaw(t, s)

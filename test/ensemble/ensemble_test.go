@@ -32,6 +32,7 @@ var scenarios = []scenario{
 	{"KillLeader", testKillLeader},
 	{"KillLeaderRepeated", testKillLeaderRepeated},
 	{"PartitionLeader", testPartitionLeader},
+	{"PauseLeader", testPauseLeader},
 	{"WipeRejoin", testWipeRejoin},
 }
 

@@ -3,8 +3,11 @@ package ensemble_test
 import (
 	"fmt"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 
 	"github.com/zkd-io/zkd/test/harness"
 )
@@ -296,4 +299,89 @@ func roundAll(ds []time.Duration) []time.Duration {
 		out[k] = d.Round(time.Millisecond)
 	}
 	return out
+}
+
+// testPauseLeader stops the leader's process (SIGSTOP) for longer than the
+// session timeout while clients stay connected to the followers, then lets
+// it run again. The resumed process still believes it leads until it hears
+// from the others, and every session deadline it tracks has passed: no
+// session may expire for that, since its clients were served all along.
+func testPauseLeader(t *testing.T, e *harness.Ensemble) {
+	leader := e.Leader(t)
+	pid := e.Servers[leader].Pid()
+	const parent = "/pause-leader"
+	type held struct {
+		c    *client
+		path string
+		sess int64
+	}
+	var hs []held
+	for _, f := range e.Others(leader) {
+		c := dial(t, e.Servers[f].Addr)
+		ensureNode(t, c, parent)
+		p := fmt.Sprintf("%s/eph-%d", parent, f+1)
+		if _, err := c.Create(p, nil, zk.FlagEphemeral, openACL); err != nil {
+			t.Fatalf("create %s through server.%d: %v", p, f+1, err)
+		}
+		hs = append(hs, held{c, p, c.SessionID()})
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP server.%d (pid %d): %v", leader+1, pid, err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Errorf("SIGCONT server.%d (pid %d): %v", leader+1, pid, err)
+			}
+		}
+	}
+	t.Cleanup(resume)
+	next := e.LeaderAmong(t, e.Others(leader)...)
+	time.Sleep(pauseLeaderFor)
+	resume()
+	e.WaitQuorum(t)
+	// Long enough for the resumed server's expiry and role loops to run
+	// several times.
+	time.Sleep(2 * time.Second)
+	check := dial(t, e.Addrs()...)
+	for _, h := range hs {
+		st, err := existsSynced(check, h.path)
+		switch {
+		case err != nil:
+			t.Errorf("read %s: %v", h.path, err)
+		case st == nil:
+			t.Errorf("ephemeral %s is gone: its session 0x%x expired although its client stayed connected to a follower while the leader was paused", h.path, h.sess)
+		case st.EphemeralOwner != h.sess:
+			t.Errorf("ephemeral %s belongs to session 0x%x, want 0x%x", h.path, st.EphemeralOwner, h.sess)
+		}
+	}
+	t.Logf("paused leader server.%d for %v; server.%d led meanwhile; every follower's session survived the old leader's return",
+		leader+1, pauseLeaderFor, next+1)
+	for _, h := range hs {
+		h.c.Close()
+	}
+	deleteTree(t, check, parent)
+	check.Close()
+	checkConverged(t, e, nil)
+}
+
+// pauseLeaderFor is how long testPauseLeader stops the leader: past the
+// negotiated session timeout (the harness's tickTime of 200ms caps it at
+// maxSessionTimeout, 20 ticks = 4s), so every deadline the leader tracks
+// passes.
+const pauseLeaderFor = 6 * time.Second
+
+// existsSynced reads path's stat after a sync, so that the server answering
+// has everything the leader committed.
+func existsSynced(c *client, path string) (*zk.Stat, error) {
+	if _, err := c.Sync(path); err != nil {
+		return nil, err
+	}
+	ok, st, err := c.Exists(path)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return st, nil
 }
