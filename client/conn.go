@@ -263,17 +263,22 @@ func (c *Conn) terminate(st State, err error) {
 		return
 	}
 	c.final = err
-	c.setStateLocked(st)
 	l := c.link
 	queued := c.outgoing
 	c.outgoing = nil
 	c.mu.Unlock()
 	c.log.Info("session ended", "state", st, "err", err)
+	// Watchers end before the state turns final, and the state before
+	// requests fail: whoever sees a request fail for it, or the final
+	// state, finds every watch channel already holding its last event.
+	c.watches.endAll(st, err)
+	c.mu.Lock()
+	c.setStateLocked(st)
+	c.mu.Unlock()
 	c.failAll(queued, err)
 	if l != nil {
 		l.fail(err)
 	}
-	c.watches.endAll(st, err)
 	c.sessionEvent(Event{Type: EventNone, State: st, Err: err})
 }
 

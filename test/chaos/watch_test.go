@@ -59,6 +59,10 @@ type probeOut struct {
 	Ver   int32  `json:"ver"`
 	Fired bool   `json:"fired"`
 	Event string `json:"event,omitempty"`
+	// Where the probe ran: the session and the server it was connected
+	// to when the read returned, for diagnosing a failure.
+	Session string `json:"session,omitempty"`
+	Server  string `json:"server,omitempty"`
 }
 
 type watchWorkload struct {
@@ -274,9 +278,15 @@ func (w *watchWorkload) oneShot(ctx context.Context, k int) {
 		}
 		octx, cancel := opCtx(ctx)
 		if ch == nil {
+			o := w.h.invoke(proc, "arm", key, nil)
 			_, st, wch, err := c.GetW(octx, key)
+			out := probeOut{Session: fmt.Sprintf("0x%x", uint64(c.SessionID())), Server: c.Server()}
 			if err == nil {
 				ch, armed = wch, st.Version
+				out.Ver = st.Version
+			}
+			if w.h.complete(o, err, out) == unknown {
+				proc = w.h.newProc()
 			}
 		} else {
 			o := w.h.invoke(proc, "probe", key, probeIn{Armed: armed})
@@ -294,6 +304,7 @@ func (w *watchWorkload) oneShot(ctx context.Context, k int) {
 			if err == nil {
 				out.Ver = st.Version
 			}
+			out.Session, out.Server = fmt.Sprintf("0x%x", uint64(c.SessionID())), c.Server()
 			if w.h.complete(o, err, out) == unknown {
 				proc = w.h.newProc()
 			}
@@ -345,7 +356,11 @@ func checkWatch(ops []op) []string {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
+	armedBy := map[int]int{} // proc -> id of its last arm
 	for _, o := range ops {
+		if o.F == "arm" {
+			armedBy[o.Proc] = o.ID
+		}
 		if o.Outcome != ok {
 			continue
 		}
@@ -368,7 +383,11 @@ func checkWatch(ops []op) []string {
 		case "probe":
 			in, out := o.In.(probeIn), o.Out.(probeOut)
 			if out.Ver > in.Armed && !out.Fired {
-				add("read version %d of %s before the watch set at version %d fired:\n%s", out.Ver, o.Key, in.Armed, excerpt(ops, []int{o.ID}, 1))
+				ids := []int{o.ID}
+				if a, found := armedBy[o.Proc]; found {
+					ids = []int{a, o.ID}
+				}
+				add("read version %d of %s before the watch set at version %d fired:\n%s", out.Ver, o.Key, in.Armed, excerpt(ops, ids, 2))
 			}
 			if out.Fired && out.Event != client.EventNodeDataChanged.String() && !strings.HasPrefix(out.Event, client.EventNone.String()) {
 				add("one-shot data watch fired with %s:\n%s", out.Event, excerpt(ops, []int{o.ID}, 1))
