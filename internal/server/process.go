@@ -337,8 +337,13 @@ func (c *conn) serveLocal(req *request) {
 		if r.Mode == proto.AddWatchPersistentRecursive {
 			k = watch.Recursive
 		}
+		// Under the lock, for the same reason as a read's watch: the
+		// reply must leave before any event the watch produces.
+		c.s.mu.RLock()
 		c.s.watches.Add(r.Path, c, k)
-		c.reply(req.xid, c.s.lastZxid(), proto.ErrOK, &proto.ErrorResponse{Err: proto.ErrOK})
+		c.reply(req.xid, c.s.fsm.LastZxid(), proto.ErrOK, &proto.ErrorResponse{Err: proto.ErrOK})
+		c.s.mu.RUnlock()
+		afterRead(c.s, req)
 	case proto.OpCheckWatches, proto.OpRemoveWatches:
 		c.removeWatches(req)
 	default:
@@ -353,13 +358,33 @@ func (c *conn) read(req *request) {
 	s.mu.RLock()
 	resp, code := s.fsm.Read(req.op, req.rec, c.session.Load(), c.auth)
 	zxid := s.fsm.LastZxid()
-	if k, path := watchFor(req, code); k != 0 && s.mayWatch(req, path, c.auth) {
-		s.watches.Add(path, c, k)
-	}
 	// multiRead sets no watches, whatever its ops' watch flags say, as in
 	// ZooKeeper.
+	if k, path := watchFor(req, code); k != 0 && s.mayWatch(req, path, c.auth) {
+		s.watches.Add(path, c, k)
+		// The reply is queued before the lock is released: a write applied
+		// just after would otherwise queue its event first, and a client
+		// files the watch only when the reply arrives, so it would drop
+		// the event and wait for it forever.
+		c.reply(req.xid, zxid, code, resp)
+		s.mu.RUnlock()
+		afterRead(s, req)
+		return
+	}
 	s.mu.RUnlock()
+	afterRead(s, req)
 	c.reply(req.xid, zxid, code, resp)
+}
+
+// testHookAfterRead, when set by a test, runs after a read or an addWatch
+// released the server's lock, to widen the window in which a write can be
+// applied.
+var testHookAfterRead func(s *Server, op proto.OpCode)
+
+func afterRead(s *Server, req *request) {
+	if testHookAfterRead != nil {
+		testHookAfterRead(s, req.op)
+	}
 }
 
 // mayWatch: exists answers without any permission, but, as in ZooKeeper,

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkd-io/zkd/internal/jute"
+	"github.com/zkd-io/zkd/proto"
+)
+
+// A read that sets a watch must reach the client before any event of that
+// watch: clients (ZooKeeper's and zkd's) file the watch when the reply
+// arrives and drop an event for a watch they do not know yet, so an event
+// that overtakes its reply is lost for good. The hook applies a write in
+// the window just after the read released the server's lock.
+func TestWatchReplyPrecedesItsEvent(t *testing.T) {
+	cases := []struct {
+		name  string
+		op    proto.OpCode
+		req   proto.Record
+		write func(c *zk.Conn) error
+		event int32
+	}{
+		{"getData", proto.OpGetData, &proto.GetDataRequest{Path: "/x", Watch: true},
+			func(c *zk.Conn) error { _, err := c.Set("/x", []byte("v"), -1); return err }, proto.EventNodeDataChanged},
+		{"exists", proto.OpExists, &proto.ExistsRequest{Path: "/x", Watch: true},
+			func(c *zk.Conn) error { _, err := c.Set("/x", []byte("v"), -1); return err }, proto.EventNodeDataChanged},
+		{"getChildren", proto.OpGetChildren, &proto.GetChildrenRequest{Path: "/x", Watch: true},
+			func(c *zk.Conn) error { _, err := c.Create("/x/c", nil, 0, zk.WorldACL(zk.PermAll)); return err }, proto.EventNodeChildrenChanged},
+		{"addWatch", proto.OpAddWatch, &proto.AddWatchRequest{Path: "/x", Mode: proto.AddWatchPersistent},
+			func(c *zk.Conn) error { _, err := c.Set("/x", []byte("v"), -1); return err }, proto.EventNodeDataChanged},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t)
+			writer, _ := connect(t, s)
+			if _, err := writer.Create("/x", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatal(err)
+			}
+			r := dialRaw(t, s)
+			r.handshake(proto.ConnectRequest{})
+			var once sync.Once
+			write := func() {
+				once.Do(func() {
+					if err := tc.write(writer); err != nil {
+						t.Errorf("write in the window: %v", err)
+					}
+				})
+			}
+			testHookAfterRead = func(hs *Server, op proto.OpCode) {
+				if hs == s && op == tc.op {
+					write()
+				}
+			}
+			t.Cleanup(func() { testHookAfterRead = nil })
+			xid := r.send(tc.op, tc.req)
+			first := r.header()
+			if first.Xid == proto.XidNotification {
+				t.Fatalf("%s: the watch's event arrived before the reply that set it", tc.name)
+			}
+			if first.Xid != xid || first.Err != proto.ErrOK {
+				t.Fatalf("%s: first frame xid %d err %v, want the reply (xid %d, ok)", tc.name, first.Xid, first.Err, xid)
+			}
+			write() // no-op when the hook already wrote
+			var ev proto.WatcherEvent
+			if h := r.header(&ev); h.Xid != proto.XidNotification || ev.Type != tc.event || ev.Path != "/x" {
+				t.Fatalf("%s: after the reply got xid %d event %+v, want %d on /x", tc.name, h.Xid, ev, tc.event)
+			}
+		})
+	}
+}
+
+// header reads the next frame's reply header and decodes the rest into
+// body, if given.
+func (r *raw) header(body ...proto.Record) proto.ReplyHeader {
+	r.t.Helper()
+	rd := jute.NewReader(r.frame())
+	var h proto.ReplyHeader
+	if err := h.Decode(rd); err != nil {
+		r.t.Fatalf("reply header: %v", err)
+	}
+	if len(body) > 0 && h.Err == proto.ErrOK {
+		if err := body[0].Decode(rd); err != nil {
+			r.t.Fatalf("frame body: %v", err)
+		}
+	}
+	return h
+}
