@@ -1,7 +1,10 @@
 package chaos
 
 import (
+	"fmt"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,7 +41,10 @@ func longRuns() []runSpec {
 }
 
 // TestChaos runs the chaos runs one after another (two cores: never in
-// parallel).
+// parallel). In long mode, ZKD_CHAOS_DURATION (a Go duration) repeats the
+// list with fresh seeds until that much time has passed; the runs and their
+// totals are logged at the end, and written as a markdown table to the file
+// ZKD_CHAOS_SUMMARY names, if any.
 func TestChaos(t *testing.T) {
 	long := longMode(t)
 	runs := shortRuns
@@ -47,18 +53,66 @@ func TestChaos(t *testing.T) {
 		runs = longRuns()
 		opsBound = 100_000
 	}
-	for _, spec := range runs {
-		if !selected(spec.name) {
-			continue
+	var until time.Time
+	if v := os.Getenv(envDuration); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || !long {
+			t.Fatalf("%s=%q: want a positive Go duration (e.g. 2h), with %s=long", envDuration, v, envMode)
 		}
-		t.Run(spec.name, func(t *testing.T) {
-			def := spec.seed
-			if long {
-				def = timeSeed()
+		until = time.Now().Add(d)
+	}
+	var done []runSummary
+	report := func(sm runSummary) { done = append(done, sm) }
+	for round := 1; ; round++ {
+		for _, spec := range runs {
+			if !selected(spec.name) {
+				continue
 			}
-			spec.seed = runSeed(t, def)
-			spec.ops = opsBound
-			runChaos(t, spec, long)
-		})
+			name := spec.name
+			if round > 1 {
+				name = fmt.Sprintf("%s-round%d", spec.name, round)
+			}
+			t.Run(name, func(t *testing.T) {
+				def := spec.seed
+				if long {
+					def = timeSeed()
+				}
+				spec.seed = runSeed(t, def)
+				spec.ops = opsBound
+				runChaos(t, spec, long, report)
+			})
+		}
+		if until.IsZero() || time.Now().After(until) {
+			break
+		}
+	}
+	writeSummary(t, done)
+}
+
+// writeSummary logs the runs and their totals, and writes them as a
+// markdown table to ZKD_CHAOS_SUMMARY when that names a file.
+func writeSummary(t *testing.T, runs []runSummary) {
+	var b strings.Builder
+	var total runSummary
+	failed := 0
+	b.WriteString("| run | servers | seed | operations | faults | violations | acknowledged writes lost | result |\n|---|---|---|---|---|---|---|---|\n")
+	for _, sm := range runs {
+		result := "pass"
+		if sm.failed {
+			result = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %s |\n", sm.name, sm.servers, sm.seed, sm.ops, sm.faults, sm.problems, sm.lost, result)
+		total.ops += sm.ops
+		total.faults += sm.faults
+		total.problems += sm.problems
+		total.lost += sm.lost
+	}
+	fmt.Fprintf(&b, "| **%d runs** | | | **%d** | **%d** | **%d** | **%d** | **%d failed** |\n", len(runs), total.ops, total.faults, total.problems, total.lost, failed)
+	t.Logf("chaos summary:\n%s", b.String())
+	if path := os.Getenv(envSummary); path != "" {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Errorf("%s: %v", envSummary, err)
+		}
 	}
 }

@@ -174,6 +174,22 @@ func TestSetChecker(t *testing.T) {
 	}
 }
 
+// The long mode's summary counts lost acknowledged writes from the set
+// checker's problems.
+func TestLostCountFromProblems(t *testing.T) {
+	b := (&hb{}).add(0, "add", "a", nil, 0, 1, ok, nil, "").
+		add(1, "add", "b", nil, 0, 1, ok, nil, "").
+		add(2, "add", "c", nil, 0, 1, ok, nil, "")
+	r := &run{}
+	for _, p := range checkSet(b.ops, []string{"b"}) {
+		r.noteLost(p)
+	}
+	r.noteLost("3 events for /k before a read") // not a loss
+	if r.lost != 2 {
+		t.Errorf("lost acknowledged writes: got %d, want 2", r.lost)
+	}
+}
+
 func TestIDsChecker(t *testing.T) {
 	p := idsParent(0)
 	path := func(n int) string { return fmt.Sprintf("%s/id-%010d", p, n) }

@@ -39,6 +39,10 @@
 // Not covered here: losing un-fsynced writes inside the storage layer (that
 // needs a fault hook in internal/storage under a build tag).
 //
+// Every run's operations, faults, violations and lost acknowledged writes
+// are summed in a table logged at the end (make chaos-long writes it to
+// chaos-summary.md).
+//
 // The package owns only its tests, the iptables chains it creates (named
 // zkdchaos-<pid>-<n>) and the tc qdisc it adds to lo while a delay is
 // active. It must never leave a process, rule, qdisc or temporary directory
@@ -50,6 +54,8 @@
 //	(default)            short mode: a few bounded runs with fixed, logged seeds,
 //	                     under about two minutes on two cores
 //	ZKD_CHAOS=long       more, longer runs, 3 and 5 servers, time-based seeds
+//	ZKD_CHAOS_DURATION=d long mode: repeat the runs until d (e.g. 2h) has passed
+//	ZKD_CHAOS_SUMMARY=f  write the summary table to file f
 //	ZKD_CHAOS_SEED=N     seed every run with N (replay a logged seed)
 //	ZKD_CHAOS_RUN=name   only the runs whose name contains name
 //	ZKD_CHAOS_DIR=dir    write every run's histories and server logs under dir

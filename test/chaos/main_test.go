@@ -20,6 +20,9 @@ const (
 	envSeed = "ZKD_CHAOS_SEED"
 	envRun  = "ZKD_CHAOS_RUN"
 	envDir  = "ZKD_CHAOS_DIR"
+	// envDuration and envSummary: long mode's total time and report file.
+	envDuration = "ZKD_CHAOS_DURATION"
+	envSummary  = "ZKD_CHAOS_SUMMARY"
 )
 
 // longMode reports whether ZKD_CHAOS=long asks for the long runs. Any other

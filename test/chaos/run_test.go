@@ -68,6 +68,7 @@ type run struct {
 
 	mu       sync.Mutex
 	problems int
+	lost     int          // acknowledged writes missing from a final read
 	paused   map[int]bool // server indexes stopped with SIGSTOP
 	fw       *chaosFirewall
 	netem    *netemState
@@ -84,14 +85,54 @@ func (r *run) errorf(format string, args ...any) {
 		fmt.Sprintf(format, args...), r.spec.seed, r.dir, replayHint(r.spec.name, r.spec.seed, r.long))
 }
 
+// noteLost counts the acknowledged writes a check problem reports missing
+// (its text starts with the count: "N acknowledged ... missing").
+func (r *run) noteLost(problem string) {
+	var n int
+	var word string
+	if _, err := fmt.Sscanf(problem, "%d %s", &n, &word); err == nil && word == "acknowledged" && strings.Contains(problem, "missing") {
+		r.mu.Lock()
+		r.lost += n
+		r.mu.Unlock()
+	}
+}
+
+// runSummary is what one run did, for the long mode's report.
+type runSummary struct {
+	name     string
+	servers  int
+	seed     uint64
+	ops      int
+	faults   int
+	problems int
+	lost     int
+	failed   bool
+}
+
+func (r *run) summary() runSummary {
+	sm := runSummary{name: r.spec.name, servers: r.spec.servers, seed: r.spec.seed, failed: r.t.Failed()}
+	if r.events != nil {
+		sm.faults = len(r.events.snapshot())
+	}
+	for _, w := range r.workloads {
+		sm.ops += len(w.hist().snapshot())
+	}
+	r.mu.Lock()
+	sm.problems, sm.lost = r.problems, r.lost
+	r.mu.Unlock()
+	return sm
+}
+
 // logf logs from any goroutine while the run lasts.
 func (r *run) logf(format string, args ...any) {
 	r.t.Logf("%7.3fs "+format, append([]any{time.Since(r.start).Seconds()}, args...)...)
 }
 
 // runChaos runs one spec: ensemble, workloads, nemesis, heal, checks.
-func runChaos(t *testing.T, spec runSpec, long bool) {
+func runChaos(t *testing.T, spec runSpec, long bool, report func(runSummary)) {
 	r := &run{t: t, spec: spec, long: long, rnd: newRand(spec.seed, 0), paused: map[int]bool{}}
+	// Registered first, so it runs last: after the checks and cleanups.
+	t.Cleanup(func() { report(r.summary()) })
 	r.dir = artifactsDir(spec)
 	t.Logf("run %s: %d servers, %v of faults %v, seed %d (replay: %s)",
 		spec.name, spec.servers, spec.duration, spec.faults, spec.seed, replayHint(spec.name, spec.seed, long))

@@ -86,6 +86,7 @@ func (w *setWorkload) check(ctx context.Context, r *run, finals []*client.Conn) 
 		}
 		ops := w.h.snapshot()
 		for _, p := range checkSet(ops, names) {
+			r.noteLost(p)
 			r.errorf("set: server.%d: %s", i+1, p)
 		}
 	}
@@ -252,6 +253,7 @@ func (w *idsWorkload) check(ctx context.Context, r *run, finals []*client.Conn) 
 			}
 		}
 		for _, p := range checkIDsFinal(ops, final, i == 0) {
+			r.noteLost(p)
 			r.errorf("unique-ids: server.%d: %s", i+1, p)
 		}
 	}
