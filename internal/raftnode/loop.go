@@ -73,11 +73,12 @@ func (n *Node) run() {
 }
 
 // handleReady persists, sends and hands off one Ready, in the order the
-// raft README requires: nothing is sent and nothing is applied before the
-// HardState and entries of this Ready are durable.
+// raft README requires: nothing is sent before the HardState and entries of
+// this Ready are durable. Committed entries, already durable on a quorum,
+// may be applied meanwhile.
 func (n *Node) handleReady(rd raft.Ready) error {
 	// A read index is the leader's commit index; callers wait for apply,
-	// which happens only after persistence, so answering early is safe.
+	// which happens only to committed entries, so answering early is safe.
 	if len(rd.ReadStates) > 0 {
 		n.deliverReads(rd.ReadStates)
 	}
@@ -89,6 +90,19 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	if !raft.IsEmptySnap(rd.Snapshot) {
 		var err error
 		if snap, err = n.recordReceivedSnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	confChange := hasConfChange(rd.CommittedEntries)
+	// Committed entries are durable on a quorum already (on a one-member
+	// group, on this disk: its own append is what commits them), so they
+	// go to apply before this Ready's new entries are written, as etcd's
+	// server does: a batch's apply and replies overlap the next batch's
+	// fdatasync instead of waiting behind it. Snapshots and configuration
+	// changes keep the strict order below.
+	early := snap == nil && !confChange && len(rd.CommittedEntries) > 0
+	if early {
+		if err := n.handOff(&applyBatch{ents: rd.CommittedEntries}); err != nil {
 			return err
 		}
 	}
@@ -115,23 +129,16 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	// As in etcd, a batch that changes membership is applied before this
 	// node sends anything more, so that it never counts votes or acks with
 	// a stale configuration.
-	confChange := hasConfChange(rd.CommittedEntries)
 	if !confChange {
 		n.send(rd.Messages)
 	}
-	if len(rd.CommittedEntries) > 0 || snap != nil {
+	if !early && (len(rd.CommittedEntries) > 0 || snap != nil) {
 		b := &applyBatch{snap: snap, ents: rd.CommittedEntries}
 		if confChange {
 			b.done = make(chan struct{})
 		}
-		// Handing off through a channel lets the next Ready's fsync overlap
-		// this batch's apply; the buffer bounds how far apply may lag.
-		select {
-		case n.applyc <- b:
-		case <-n.stopc:
-			return errQuit
-		case <-n.failc:
-			return errQuit
+		if err := n.handOff(b); err != nil {
+			return err
 		}
 		if confChange {
 			select {
@@ -146,6 +153,19 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	}
 	n.rn.Advance()
 	return nil
+}
+
+// handOff queues a batch for the apply goroutine. The channel's buffer
+// bounds how far apply may lag behind the log.
+func (n *Node) handOff(b *applyBatch) error {
+	select {
+	case n.applyc <- b:
+		return nil
+	case <-n.stopc:
+		return errQuit
+	case <-n.failc:
+		return errQuit
+	}
 }
 
 func hasConfChange(ents []*raftpb.Entry) bool {
