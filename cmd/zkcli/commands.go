@@ -86,7 +86,7 @@ func noArgs(name string) func(*shell, *parsedArgs) error {
 func deprecatedWatch(msg string) func(*shell, *parsedArgs) error {
 	return func(sh *shell, p *parsedArgs) error {
 		if len(p.args) > 2 {
-			fmt.Fprintln(sh.errw, msg)
+			fmt.Fprintln(sh.warnw(), msg)
 			p.args = slices.Delete(p.args, 2, 3)
 			p.flags["w"] = ""
 		}
@@ -97,19 +97,21 @@ func deprecatedWatch(msg string) func(*shell, *parsedArgs) error {
 // deprecatedVersion accepts the old "delete path version" form.
 func deprecatedVersion(sh *shell, p *parsedArgs) error {
 	if len(p.args) > 2 {
-		fmt.Fprintln(sh.errw, "'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead.")
+		fmt.Fprintln(sh.warnw(), "'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead.")
 		p.flags["v"] = p.args[2]
 		p.args = slices.Delete(p.args, 2, 3)
 	}
 	return nil
 }
 
-// wrap turns a client error into zkCli.sh's message.
+// wrap turns a client error into zkCli.sh's message, keeping its code for
+// -json mode.
 func wrap(err error) error {
-	if err == nil {
-		return nil
+	var ce *cliError
+	if err == nil || errors.As(err, &ce) {
+		return err
 	}
-	return &cliError{cliMessage(err)}
+	return &cliError{cliMessage(err), errCode(err)}
 }
 
 // version parses a -v value; zkCli.sh dies on a bad one, zkcli says why.
@@ -125,17 +127,23 @@ func versionFlag(p *parsedArgs) (int32, error) {
 }
 
 func runLs(sh *shell, p *parsedArgs) error {
+	const help = "usage: ls [options] path\n -?   help\n -R   recurse\n -s   stat\n -w   watch\n"
 	if p.has("?") {
-		fmt.Fprint(sh.out, "usage: ls [options] path\n -?   help\n -R   recurse\n -s   stat\n -w   watch\n")
+		fmt.Fprint(sh.out, help)
+		sh.res.Help = help
 		return nil
 	}
 	ctx, cancel := sh.ctx()
 	defer cancel()
 	path, watch := p.args[1], p.has("w")
+	r := sh.res
+	r.Path = path
 	c := sh.conn
 	if p.has("R") {
+		r.Paths = []string{}
 		return wrap(visitDFS(sh, path, watch, func(child string) error {
 			fmt.Fprintln(sh.out, child)
+			r.Paths = append(r.Paths, child)
 			return nil
 		}))
 	}
@@ -153,6 +161,8 @@ func runLs(sh *shell, p *parsedArgs) error {
 	}
 	sort.Strings(kids)
 	fmt.Fprintln(sh.out, listString(kids))
+	r.Children = append([]string{}, kids...)
+	r.setStat(st)
 	if p.has("s") {
 		printStat(sh.out, st)
 	}
@@ -256,14 +266,15 @@ func runCreate(sh *shell, p *parsedArgs) error {
 	if len(p.args) > 2 {
 		data = []byte(p.args[2])
 	}
+	sh.res.Path = path
 	acl := proto.OpenACLUnsafe
 	if len(p.args) > 3 {
-		acl = parseACL(p.args[3], sh.errw)
+		acl = parseACL(p.args[3], sh.warnw())
 	}
 	if len(acl) == 0 {
 		// The Java client refuses an empty ACL without naming the path.
-		fmt.Fprintln(sh.errw, keeperMessage(proto.ErrInvalidACL, ""))
-		return failf("Acl is not valid : null")
+		fmt.Fprintln(sh.warnw(), keeperMessage(proto.ErrInvalidACL, ""))
+		return failc(proto.ErrInvalidACL, "Acl is not valid : null")
 	}
 	ctx, cancel := sh.ctx()
 	defer cancel()
@@ -277,11 +288,12 @@ func runCreate(sh *shell, p *parsedArgs) error {
 	switch code := client.CodeOf(err); {
 	case err == nil:
 		fmt.Fprintln(sh.errw, "Created "+created)
+		sh.res.Path = created
 		return nil
 	case code == proto.ErrEphemeralOnLocalSession:
-		fmt.Fprintln(sh.errw, "Unable to create ephemeral node on a local session")
+		fmt.Fprintln(sh.warnw(), "Unable to create ephemeral node on a local session")
 	case code == proto.ErrInvalidACL:
-		fmt.Fprintln(sh.errw, keeperMessage(code, path))
+		fmt.Fprintln(sh.warnw(), keeperMessage(code, path))
 	}
 	return wrap(err)
 }
@@ -289,6 +301,7 @@ func runCreate(sh *shell, p *parsedArgs) error {
 func runGet(sh *shell, p *parsedArgs) error {
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = p.args[1]
 	var data []byte
 	var st *proto.Stat
 	var err error
@@ -305,6 +318,8 @@ func runGet(sh *shell, p *parsedArgs) error {
 	} else {
 		fmt.Fprintln(sh.out, string(data))
 	}
+	sh.res.setData(data)
+	sh.res.setStat(st)
 	if p.has("s") {
 		printStat(sh.out, st)
 	}
@@ -318,10 +333,12 @@ func runSet(sh *shell, p *parsedArgs) error {
 	}
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = p.args[1]
 	st, err := sh.conn.Set(ctx, p.args[1], []byte(p.args[2]), version)
 	if err != nil {
 		return wrap(err)
 	}
+	sh.res.setStat(st)
 	if p.has("s") {
 		printStat(sh.out, st)
 	}
@@ -335,6 +352,7 @@ func runDelete(sh *shell, p *parsedArgs) error {
 	}
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = p.args[1]
 	return wrap(sh.conn.Delete(ctx, p.args[1], version))
 }
 
@@ -347,12 +365,13 @@ func runDeleteAll(sh *shell, p *parsedArgs) error {
 		}
 		batch = v
 	}
+	sh.res.Path = p.args[1]
 	ok, err := deleteRecursive(sh, p.args[1], batch)
 	if err != nil {
 		return wrap(err)
 	}
 	if !ok {
-		fmt.Fprintln(sh.errw, "Failed to delete some node(s) in the subtree!")
+		fmt.Fprintln(sh.warnw(), "Failed to delete some node(s) in the subtree!")
 	}
 	return nil
 }
@@ -396,6 +415,7 @@ func deleteRecursive(sh *shell, path string, batch int) (bool, error) {
 func runStat(sh *shell, p *parsedArgs) error {
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = p.args[1]
 	var st *proto.Stat
 	var err error
 	if p.has("w") {
@@ -407,8 +427,9 @@ func runStat(sh *shell, p *parsedArgs) error {
 		return wrap(err)
 	}
 	if st == nil {
-		return failf("Node does not exist: %s", p.args[1])
+		return failc(proto.ErrNoNode, "Node does not exist: %s", p.args[1])
 	}
+	sh.res.setStat(st)
 	printStat(sh.out, st)
 	return nil
 }
@@ -416,6 +437,7 @@ func runStat(sh *shell, p *parsedArgs) error {
 func runGetACL(sh *shell, p *parsedArgs) error {
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = p.args[1]
 	acl, st, err := sh.conn.GetACL(ctx, p.args[1])
 	if err != nil {
 		return wrap(err)
@@ -423,6 +445,8 @@ func runGetACL(sh *shell, p *parsedArgs) error {
 	for _, a := range acl {
 		fmt.Fprintln(sh.out, aclString(a))
 	}
+	sh.res.setACL(acl)
+	sh.res.setStat(st)
 	if p.has("s") {
 		printStat(sh.out, st)
 	}
@@ -431,7 +455,8 @@ func runGetACL(sh *shell, p *parsedArgs) error {
 
 func runSetACL(sh *shell, p *parsedArgs) error {
 	path := p.args[1]
-	acl := parseACL(p.args[2], sh.errw)
+	sh.res.Path = path
+	acl := parseACL(p.args[2], sh.warnw())
 	version, err := versionFlag(p)
 	if err != nil {
 		return err
@@ -444,17 +469,19 @@ func runSetACL(sh *shell, p *parsedArgs) error {
 		return wrap(visitDFS(sh, path, false, func(node string) error {
 			if _, err := sh.conn.SetACL(ctx, node, acl, version); err != nil {
 				fmt.Fprint(sh.out, keeperMessage(client.CodeOf(err), node))
+				sh.res.warn(keeperMessage(client.CodeOf(err), node))
 			}
 			return nil
 		}))
 	}
 	if len(acl) == 0 {
-		return failf("Acl is not valid : null")
+		return failc(proto.ErrInvalidACL, "Acl is not valid : null")
 	}
 	st, err := sh.conn.SetACL(ctx, path, acl, version)
 	if err != nil {
 		return wrap(err)
 	}
+	sh.res.setStat(st)
 	if p.has("s") {
 		printStat(sh.out, st)
 	}
@@ -477,13 +504,14 @@ func runAddAuth(sh *shell, p *parsedArgs) error {
 func runSync(sh *shell, p *parsedArgs) error {
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = p.args[1]
 	err := sh.conn.Sync(ctx, p.args[1])
 	var e *client.Error
 	switch {
 	case err == nil:
 		fmt.Fprintln(sh.out, "Sync is OK")
 	case errors.As(err, &e) && e.Code != proto.ErrOK:
-		fmt.Fprintf(sh.out, "Sync has failed. rc=%d\n", int32(e.Code))
+		sh.notice(sh.out, e.Code, fmt.Sprintf("Sync has failed. rc=%d", int32(e.Code)))
 	default:
 		return wrap(err)
 	}
@@ -497,22 +525,26 @@ func runGetEphemerals(sh *shell, p *parsedArgs) error {
 	}
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = path
 	eph, err := sh.conn.GetEphemerals(ctx, path)
 	if err != nil {
 		return wrap(err)
 	}
 	fmt.Fprintln(sh.out, listString(eph))
+	sh.res.Paths = append([]string{}, eph...)
 	return nil
 }
 
 func runGetAllChildrenNumber(sh *shell, p *parsedArgs) error {
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = p.args[1]
 	n, err := sh.conn.GetAllChildrenNumber(ctx, p.args[1])
 	if err != nil {
 		return wrap(err)
 	}
 	fmt.Fprintln(sh.out, n)
+	sh.res.TotalNumber = &n
 	return nil
 }
 
@@ -529,6 +561,7 @@ func runAddWatch(sh *shell, p *parsedArgs) error {
 	}
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path, sh.res.Mode = p.args[1], mode.String()
 	ch, err := sh.conn.AddWatch(ctx, p.args[1], mode)
 	if err != nil {
 		return wrap(err)
@@ -556,11 +589,12 @@ func runRemoveWatches(sh *shell, p *parsedArgs) error {
 	}
 	ctx, cancel := sh.ctx()
 	defer cancel()
+	sh.res.Path = p.args[1]
 	err := sh.conn.RemoveWatches(ctx, p.args[1], t, p.has("l"))
 	if code := client.CodeOf(err); err != nil && code != proto.ErrSystemError {
 		var e *client.Error
 		if errors.As(err, &e) && e.Err == nil {
-			return failf("%s", keeperMessage(code, p.args[1]))
+			return failc(code, "%s", keeperMessage(code, p.args[1]))
 		}
 	}
 	return wrap(err)
@@ -574,8 +608,10 @@ func runWhoAmI(sh *shell, p *parsedArgs) error {
 		return wrap(err)
 	}
 	fmt.Fprintln(sh.out, "Auth scheme: User")
+	sh.res.ClientInfo = []clientInfoJSON{}
 	for _, id := range ids {
 		fmt.Fprintf(sh.out, "%s: %s\n", id.AuthScheme, id.User)
+		sh.res.ClientInfo = append(sh.res.ClientInfo, clientInfoJSON{id.AuthScheme, id.User})
 	}
 	return nil
 }
@@ -599,10 +635,11 @@ func runConfig(sh *shell, p *parsedArgs) error {
 		cfg = string(data)
 	}
 	if p.has("c") {
-		fmt.Fprintln(sh.out, clientConfig(cfg))
-	} else {
-		fmt.Fprintln(sh.out, cfg)
+		cfg = clientConfig(cfg)
 	}
+	fmt.Fprintln(sh.out, cfg)
+	sh.res.Config = &cfg
+	sh.res.setStat(st)
 	if p.has("s") {
 		printStat(sh.out, st)
 	}
@@ -689,6 +726,9 @@ func runReconfig(sh *shell, p *parsedArgs) error {
 		return wrap(err)
 	}
 	fmt.Fprintln(sh.out, "Committed new configuration:\n"+string(cfg))
+	committed := string(cfg)
+	sh.res.Config = &committed
+	sh.res.setStat(st)
 	if p.has("s") {
 		printStat(sh.out, st)
 	}
@@ -702,6 +742,7 @@ func runClose(sh *shell, p *parsedArgs) error {
 
 func runVersion(sh *shell, p *parsedArgs) error {
 	fmt.Fprintln(sh.out, "ZooKeeper CLI version: "+buildVersion())
+	sh.res.Version = buildVersion()
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -108,8 +107,10 @@ func init() {
 
 func runSetQuota(sh *shell, p *parsedArgs) error {
 	path := p.args[1]
+	sh.res.Path = path
+	// zkCli.sh reports bad values without failing the command.
 	if strings.HasPrefix(path, quotaRoot) {
-		fmt.Fprintln(sh.errw, "cannot set a quota under the path: "+quotaRoot)
+		sh.notice(sh.errw, proto.ErrBadArguments, "cannot set a quota under the path: "+quotaRoot)
 		return nil
 	}
 	limits := statsTrack{"count": -1, "bytes": -1, "countHardLimit": -1, "byteHardLimit": -1}
@@ -119,15 +120,15 @@ func runSetQuota(sh *shell, p *parsedArgs) error {
 		}
 		v, err := strconv.ParseInt(p.value(f.flag), 10, 64)
 		if err != nil {
-			fmt.Fprintln(sh.errw, "NumberFormatException happens when parsing the option value")
+			sh.notice(sh.errw, proto.ErrBadArguments, "NumberFormatException happens when parsing the option value")
 			return nil
 		}
 		if (f.key == "count" || f.key == "countHardLimit") && v <= 0 {
-			fmt.Fprintln(sh.errw, "the num quota must be greater than zero")
+			sh.notice(sh.errw, proto.ErrBadArguments, "the num quota must be greater than zero")
 			return nil
 		}
 		if v < 0 {
-			fmt.Fprintln(sh.errw, "the bytes quota must be greater than or equal to zero")
+			sh.notice(sh.errw, proto.ErrBadArguments, "the bytes quota must be greater than or equal to zero")
 			return nil
 		}
 		limits[f.key] = v
@@ -146,7 +147,7 @@ func createQuota(sh *shell, path string, limits statsTrack) error {
 		return err
 	}
 	if st == nil {
-		return errors.New(path + " does not exist.")
+		return failc(proto.ErrNoNode, "%s does not exist.", path)
 	}
 	if err := checkNestedQuotas(sh, path); err != nil {
 		return err
@@ -189,10 +190,10 @@ func createQuota(sh *shell, path string, limits statsTrack) error {
 	}
 	usage := parseStatsTrack(string(data))
 	if n := limits.get("count"); n > -1 && usage.get("count") > n {
-		fmt.Fprintf(sh.errw, "[Warning]: the count quota you create is less than the existing count:%d\n", usage.get("count"))
+		fmt.Fprintf(sh.warnw(), "[Warning]: the count quota you create is less than the existing count:%d\n", usage.get("count"))
 	}
 	if n := limits.get("bytes"); n > -1 && usage.get("bytes") > n {
-		fmt.Fprintf(sh.errw, "[Warning]: the bytes quota you create is less than the existing bytes:%d\n", usage.get("bytes"))
+		fmt.Fprintf(sh.warnw(), "[Warning]: the bytes quota you create is less than the existing bytes:%d\n", usage.get("bytes"))
 	}
 	if st != nil {
 		if _, err := c.Set(ctx, limitPath, []byte(limits.String()), -1); err != nil {
@@ -230,7 +231,7 @@ func checkNestedQuotas(sh *shell, path string) error {
 		}
 		for _, k := range kids {
 			if k == limitNode {
-				return fmt.Errorf("%s has a parent %s which has a quota", path, strings.TrimPrefix(dir, quotaRoot))
+				return failf("%s has a parent %s which has a quota", path, strings.TrimPrefix(dir, quotaRoot))
 			}
 		}
 	}
@@ -244,7 +245,7 @@ func checkNestedQuotas(sh *shell, path string) error {
 		}
 		for _, k := range kids {
 			if k == limitNode {
-				return fmt.Errorf("%s has a child %s which has a quota", path, strings.TrimPrefix(dir, quotaRoot))
+				return failf("%s has a child %s which has a quota", path, strings.TrimPrefix(dir, quotaRoot))
 			}
 		}
 		return nil
@@ -257,6 +258,7 @@ func checkNestedQuotas(sh *shell, path string) error {
 
 func runListQuota(sh *shell, p *parsedArgs) error {
 	path := p.args[1]
+	sh.res.Path = path
 	dir := quotaPath(path)
 	fmt.Fprintln(sh.out, "absolute path is "+dir+"/"+limitNode)
 	ctx, cancel := sh.ctx()
@@ -265,7 +267,7 @@ func runListQuota(sh *shell, p *parsedArgs) error {
 	for _, node := range []string{limitNode, statNode} {
 		data, _, err := sh.conn.Get(ctx, dir+"/"+node)
 		if client.CodeOf(err) == proto.ErrNoNode {
-			fmt.Fprintln(sh.errw, "quota for "+path+" does not exist.")
+			sh.notice(sh.errw, proto.ErrNoNode, "quota for "+path+" does not exist.")
 			return nil
 		}
 		if err != nil {
@@ -273,6 +275,7 @@ func runListQuota(sh *shell, p *parsedArgs) error {
 		}
 		tracks = append(tracks, parseStatsTrack(string(data)))
 	}
+	sh.res.Quota, sh.res.Usage = tracks[0], tracks[1]
 	fmt.Fprintf(sh.out, "Output quota for %s %s\n", path, tracks[0])
 	fmt.Fprintf(sh.out, "Output stat for %s %s\n", path, tracks[1])
 	return nil
@@ -280,6 +283,7 @@ func runListQuota(sh *shell, p *parsedArgs) error {
 
 func runDelQuota(sh *shell, p *parsedArgs) error {
 	path := p.args[1]
+	sh.res.Path = path
 	dir := quotaPath(path)
 	limitPath := dir + "/" + limitNode
 	ctx, cancel := sh.ctx()
@@ -290,12 +294,12 @@ func runDelQuota(sh *shell, p *parsedArgs) error {
 		return wrap(err)
 	}
 	if st == nil {
-		fmt.Fprintln(sh.out, "Quota does not exist for "+path)
+		sh.notice(sh.out, proto.ErrNoNode, "Quota does not exist for "+path)
 		return nil
 	}
 	data, _, err := c.Get(ctx, limitPath)
 	if client.CodeOf(err) == proto.ErrNoNode {
-		fmt.Fprintln(sh.errw, "quota for "+path+" does not exist.")
+		sh.notice(sh.errw, proto.ErrNoNode, "quota for "+path+" does not exist.")
 		return nil
 	}
 	if err != nil {

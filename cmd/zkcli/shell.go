@@ -13,15 +13,27 @@ import (
 	"time"
 
 	"github.com/zkd-io/zkd/client"
+	"github.com/zkd-io/zkd/proto"
 )
 
 // cliError is a failed command: its message goes to stderr and the exit
-// code becomes 1, as zkCli.sh's CliException.
-type cliError struct{ msg string }
+// code becomes 1, as zkCli.sh's CliException. code names it in -json mode.
+type cliError struct {
+	msg  string
+	code proto.ErrCode
+}
 
 func (e *cliError) Error() string { return e.msg }
 
-func failf(format string, a ...any) error { return &cliError{fmt.Sprintf(format, a...)} }
+// failf fails a command on its arguments (usage, bad values).
+func failf(format string, a ...any) error {
+	return &cliError{fmt.Sprintf(format, a...), proto.ErrBadArguments}
+}
+
+// failc fails a command with the ZooKeeper code that -json mode shows.
+func failc(code proto.ErrCode, format string, a ...any) error {
+	return &cliError{fmt.Sprintf(format, a...), code}
+}
 
 // lockedWriter serializes writes of stdout, stderr and the watch printer,
 // which runs on the client's goroutines.
@@ -39,10 +51,17 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // shell is one zkCli session: the connection, the command history and the
 // settings the local commands change.
 type shell struct {
-	out, errw io.Writer
-	timeout   time.Duration // session timeout (-timeout)
-	readOnly  bool          // -r
-	dialer    client.Dialer // tests only
+	// stdout and stderr are the shell's output. Commands print their text
+	// on out and errw, which are stdout and stderr, or io.Discard in -json
+	// mode, where res is printed on stdout instead.
+	stdout, stderr io.Writer
+	out, errw      io.Writer
+	json           bool
+	res            *result // the running command's result; nil between commands
+
+	timeout  time.Duration // session timeout (-timeout)
+	readOnly bool          // -r
+	dialer   client.Dialer // tests only
 
 	host         string
 	conn         *client.Conn
@@ -56,14 +75,42 @@ type shell struct {
 func newShell(out, errw io.Writer, timeout time.Duration, readOnly bool) *shell {
 	var mu sync.Mutex
 	sh := &shell{
-		out:      lockedWriter{&mu, out},
-		errw:     lockedWriter{&mu, errw},
+		stdout:   lockedWriter{&mu, out},
+		stderr:   lockedWriter{&mu, errw},
 		timeout:  timeout,
 		readOnly: readOnly,
 		history:  map[int]string{},
 	}
+	sh.out, sh.errw = sh.stdout, sh.stderr
 	sh.printWatches.Store(true)
 	return sh
+}
+
+// setJSON switches to -json output; it must be called before connect.
+func (sh *shell) setJSON() {
+	sh.json = true
+	sh.out, sh.errw = io.Discard, io.Discard
+}
+
+// warnw is where a command prints a message that does not fail it: stderr,
+// or the result's warnings in -json mode.
+func (sh *shell) warnw() io.Writer {
+	switch {
+	case !sh.json:
+		return sh.errw
+	case sh.res != nil:
+		return warnWriter{sh.res}
+	}
+	return sh.stderr
+}
+
+// notice prints on w a failure zkCli.sh reports without failing the
+// command (the exit code stays 0); in -json mode it is the result's error.
+func (sh *shell) notice(w io.Writer, code proto.ErrCode, msg string) {
+	fmt.Fprintln(w, msg)
+	if sh.res != nil {
+		sh.res.fail(code, msg)
+	}
 }
 
 // connect replaces the session with a new one to host, without waiting for
@@ -87,7 +134,7 @@ func (sh *shell) connect(host string) {
 	if err != nil {
 		// zkCli.sh dies on a connect string it cannot parse; a shell that
 		// stays up and says why is more useful.
-		fmt.Fprintln(sh.errw, err)
+		fmt.Fprintln(sh.warnw(), err)
 		sh.conn = nil
 		return
 	}
@@ -96,8 +143,12 @@ func (sh *shell) connect(host string) {
 
 // printEvent is the session's default watcher: zkCli.sh's MyWatcher.
 func (sh *shell) printEvent(ev client.Event) {
-	if sh.printWatches.Load() {
-		fmt.Fprintf(sh.out, "\nWATCHER::\n\nWatchedEvent state:%s type:%s path:%s\n", ev.State, ev.Type, eventPath(ev))
+	switch {
+	case !sh.printWatches.Load():
+	case sh.json:
+		sh.printEventJSON(ev)
+	default:
+		fmt.Fprintf(sh.stdout, "\nWATCHER::\n\nWatchedEvent state:%s type:%s path:%s\n", ev.State, ev.Type, eventPath(ev))
 	}
 }
 
@@ -172,15 +223,24 @@ func (sh *shell) executeLine(line string) (quit bool) {
 	return sh.process(args)
 }
 
-// process runs a command and records its exit code.
+// process runs a command and records its exit code; in -json mode it
+// prints the command's result.
 func (sh *shell) process(args []string) (quit bool) {
+	r := &result{Command: args[0]}
+	sh.res = r
 	quit, err := sh.dispatch(args)
 	if err != nil {
 		fmt.Fprintln(sh.errw, err)
+		r.setError(err)
 		sh.exitCode = 1
 	} else {
 		sh.exitCode = 0
 	}
+	// redo ran another command, which printed its own result.
+	if sh.json && sh.res == r {
+		sh.emit(r)
+	}
+	sh.res = nil
 	return quit
 }
 
@@ -217,8 +277,10 @@ func (sh *shell) dispatch(args []string) (quit bool, err error) {
 			quit = sh.process(again)
 		}
 	case "history":
+		sh.res.History = []historyJSON{}
 		for i := max(sh.count-10, 0); i <= sh.count; i++ {
 			fmt.Fprintf(sh.out, "%d - %s\n", i, sh.history[i])
+			sh.res.History = append(sh.res.History, historyJSON{i, sh.history[i]})
 		}
 	case "printwatches":
 		if len(args) == 1 {
@@ -227,6 +289,7 @@ func (sh *shell) dispatch(args []string) (quit bool, err error) {
 				state = "on"
 			}
 			fmt.Fprintf(sh.out, "printwatches is %s\n", state)
+			sh.res.PrintWatches = state
 		} else {
 			sh.printWatches.Store(args[1] == "on")
 		}
@@ -236,13 +299,18 @@ func (sh *shell) dispatch(args []string) (quit bool, err error) {
 			host = args[1]
 		}
 		sh.connect(host)
+		sh.res.Server = host
 	}
 	if quit {
 		return true, nil
 	}
-	// As in zkCli.sh, even the local commands end with this check.
+	// As in zkCli.sh, even the local commands end with this check; it only
+	// fails the commands that need the server (the exit code stays 0).
 	if !sh.alive() {
 		fmt.Fprintln(sh.out, "Not connected")
+		if known && sh.res != nil {
+			sh.res.fail(proto.ErrConnectionLoss, "Not connected")
+		}
 		return false, nil
 	}
 	if !known {
