@@ -6,6 +6,7 @@
 //	zkd wal dump DIR         print the log's entries
 //	zkd snapshot inspect F   summarise a snapshot file (-tree prints the tree)
 //	zkd snapshot verify DIR  check every snapshot's checksums
+//	zkd check zoo.cfg        validate a config and print what it would do
 //
 // It only turns flags and the config file into options, runs the server and
 // handles signals; everything else lives in internal/server.
@@ -29,6 +30,9 @@ func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
 	if len(args) > 0 {
+		if args[0] == "check" {
+			return checkTool(args[1:], os.Stdout, os.Stderr)
+		}
 		if tool, ok := tools[args[0]]; ok {
 			return tool(args[1:], os.Stdout, os.Stderr)
 		}

@@ -498,12 +498,29 @@ func cmdWatches(c *call) *response {
 		return c.fail(http.StatusOK, "watches is not supported by this server")
 	}
 	var o Object
-	for _, sw := range wl.WatchesBySession() {
+	ws, omitted := wl.WatchesBySession(fourlw.DefaultWatchLimit)
+	for _, sw := range ws {
 		o = append(o, Field{strconv.FormatInt(sw.SessionID, 10), nonNilStrings(sw.Paths)})
 	}
 	r := c.reply()
 	r.data.Put("session_id_to_watched_paths", nonNilObject(o))
+	putTruncated(r, omitted)
 	return r
+}
+
+// putTruncated adds zkd's "truncated" and "omitted_watches" fields to a
+// watch listing cut short by fourlw.DefaultWatchLimit (omitted < 0: the
+// number left out is unknown). A complete listing has ZooKeeper's shape
+// exactly.
+func putTruncated(r *response, omitted int) {
+	if omitted == 0 {
+		return
+	}
+	r.data.Put("truncated", true)
+	if omitted > 0 {
+		r.data.Put("omitted_watches", omitted)
+	}
+	r.data.Put("max_listed_watches", fourlw.DefaultWatchLimit.Watches)
 }
 
 func cmdWatchesByPath(c *call) *response {
@@ -512,7 +529,8 @@ func cmdWatchesByPath(c *call) *response {
 		return c.fail(http.StatusOK, "watches_by_path is not supported by this server")
 	}
 	var o Object
-	for _, pw := range wl.WatchesByPath() {
+	ws, omitted := wl.WatchesByPath(fourlw.DefaultWatchLimit)
+	for _, pw := range ws {
 		ids := pw.SessionIDs
 		if ids == nil {
 			ids = []int64{}
@@ -521,6 +539,7 @@ func cmdWatchesByPath(c *call) *response {
 	}
 	r := c.reply()
 	r.data.Put("path_to_session_ids", nonNilObject(o))
+	putTruncated(r, omitted)
 	return r
 }
 

@@ -43,6 +43,7 @@ type fakeSource struct {
 	digests                 []fourlw.ZxidDigest
 	bySession               []fourlw.SessionWatches
 	byPath                  []fourlw.PathWatches
+	omittedWatches          int // what the watch listings report as left out
 }
 
 func (f *fakeSource) Stats() fourlw.Stats      { return f.st }
@@ -99,11 +100,16 @@ func (f *fakeSource) Restore(r io.Reader) (int64, error) {
 	return f.snapZxid, nil
 }
 
-func (f *fakeSource) ResetStats()                               { f.statsResets++ }
-func (f *fakeSource) ResetConnStats()                           { f.connResets++ }
-func (f *fakeSource) DigestLog() []fourlw.ZxidDigest            { return f.digests }
-func (f *fakeSource) WatchesBySession() []fourlw.SessionWatches { return f.bySession }
-func (f *fakeSource) WatchesByPath() []fourlw.PathWatches       { return f.byPath }
+func (f *fakeSource) ResetStats()                    { f.statsResets++ }
+func (f *fakeSource) ResetConnStats()                { f.connResets++ }
+func (f *fakeSource) DigestLog() []fourlw.ZxidDigest { return f.digests }
+func (f *fakeSource) WatchesBySession(fourlw.WatchLimit) ([]fourlw.SessionWatches, int) {
+	return f.bySession, f.omittedWatches
+}
+
+func (f *fakeSource) WatchesByPath(fourlw.WatchLimit) ([]fourlw.PathWatches, int) {
+	return f.byPath, f.omittedWatches
+}
 
 // standaloneSource is a serving standalone server with one session holding
 // an ephemeral node and two data watches.
@@ -123,7 +129,7 @@ func standaloneSource() *fakeSource {
 			Uptime: 10 * time.Second, DataDirSize: 1000, LogDirSize: 2000,
 			LastClientResponseSize: 43, MinClientResponseSize: 22, MaxClientResponseSize: 93,
 			Counters:  map[string]int64{"session_expired": 2, "tree_digest": 0x123456789abcdef},
-			Summaries: map[string]fourlw.Summary{"readlatency": {Count: 4, Sum: 12, Min: 1, Max: 5, P50: 3, P95: 5, P99: 5, P999: 5}},
+			Summaries: map[string]fourlw.Summary{"readlatency": {Count: 4, Sum: 12, Min: 1, Max: 5, P50: 3, P90: 4, P95: 5, P99: 5, P999: 5}},
 		},
 		conns: []fourlw.ConnInfo{{
 			Remote: "127.0.0.1:48472", InterestOps: 1, SessionID: 72057869577814016, Established: est,

@@ -77,8 +77,10 @@ func (e *emitter) summary(name string, s fourlw.Summary) {
 	}
 	e.seen[name] = true
 	var q map[float64]float64
-	if s.Percentiles || s.P50 != 0 || s.P95 != 0 || s.P99 != 0 || s.P999 != 0 || name == "readlatency" || name == "updatelatency" {
-		q = map[float64]float64{0.5: float64(s.P50), 0.95: float64(s.P95), 0.99: float64(s.P99), 0.999: float64(s.P999)}
+	if s.Percentiles || s.P50 != 0 || s.P90 != 0 || s.P95 != 0 || s.P99 != 0 || s.P999 != 0 || name == "readlatency" || name == "updatelatency" {
+		// ZooKeeper's Prometheus provider exports 0.5, 0.9 and 0.99 for
+		// its percentile summaries; mntr's 0.95 and 0.999 come along.
+		q = map[float64]float64{0.5: float64(s.P50), 0.9: float64(s.P90), 0.95: float64(s.P95), 0.99: float64(s.P99), 0.999: float64(s.P999)}
 	}
 	m, err := prometheus.NewConstSummary(prometheus.NewDesc(name, name+" (ZooKeeper summary metric, in its unit: ms for latencies)", nil, nil),
 		uint64(max(s.Count, 0)), float64(s.Sum), q)

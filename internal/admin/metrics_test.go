@@ -110,8 +110,18 @@ func TestMetrics(t *testing.T) {
 	if fams["tree_digest"] != nil {
 		t.Errorf("tree_digest exported as a counter")
 	}
-	if q := fams["readlatency"].Metric[0].Summary.Quantile; len(q) != 4 || q[0].GetQuantile() != 0.5 || q[0].GetValue() != 3 {
-		t.Errorf("readlatency quantiles: got %v, want 0.5=3 first of 4", q)
+	// ZooKeeper's Prometheus summaries carry 0.5, 0.9 and 0.99; mntr's
+	// 0.95 and 0.999 come along.
+	wantQ := []struct{ q, v float64 }{{0.5, 3}, {0.9, 4}, {0.95, 5}, {0.99, 5}, {0.999, 5}}
+	q := fams["readlatency"].Metric[0].Summary.Quantile
+	if len(q) != len(wantQ) {
+		t.Errorf("readlatency quantiles: got %v, want %v", q, wantQ)
+	} else {
+		for i, w := range wantQ {
+			if q[i].GetQuantile() != w.q || q[i].GetValue() != w.v {
+				t.Errorf("readlatency quantile %d: got %v=%v, want %v=%v", i, q[i].GetQuantile(), q[i].GetValue(), w.q, w.v)
+			}
+		}
 	}
 	if l := fams["zkd_server_state"].Metric[0].Label; len(l) != 1 || l[0].GetValue() != "leader" {
 		t.Errorf("zkd_server_state labels: got %v, want state=leader", l)

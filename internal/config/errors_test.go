@@ -68,6 +68,8 @@ func TestLoadErrors(t *testing.T) {
 		{"superDigest password", []string{"DigestAuthenticationProvider.superDigest=super:secret"}, "DigestAuthenticationProvider.superDigest", "super:secret"},
 		{"superDigest no user", []string{"DigestAuthenticationProvider.superDigest=" + digest("super", "x")[5:]}, "DigestAuthenticationProvider.superDigest", digest("super", "x")[5:]},
 		{"logFormat", []string{"zkd.logFormat=xml"}, "zkd.logFormat", "xml"},
+		{"fsync warning negative", []string{"fsync.warningthresholdms=-1"}, "fsync.warningthresholdms", "-1"},
+		{"fsync warning text", []string{"zookeeper.fsync.warningthresholdms=1s"}, "zookeeper.fsync.warningthresholdms", "1s"},
 		{"group", []string{"group.1=1:2:3"}, "group.1", "1:2:3"},
 		{"weight", []string{"weight.1=2"}, "weight.1", "2"},
 		{"server id text", []string{"server.x=zk1:2888:3888"}, "server.x", "x"},

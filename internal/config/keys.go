@@ -104,6 +104,14 @@ var keySpecs = []keySpec{
 		}},
 	{KeyDoc{"DigestAuthenticationProvider.superDigest", "SuperDigest", "(disabled)", "user:base64(SHA-1(user:password)); a client authenticated with it bypasses ACLs.", "zookeeper.DigestAuthenticationProvider.superDigest"},
 		allowDigest, func(o *Options, v string) bool { o.SuperDigest = v; return true }},
+	{KeyDoc{"fsync.warningthresholdms", "FsyncWarningThreshold", "1000", "Milliseconds a write-ahead log or snapshot fsync may take before a warning naming the file and the duration is logged (and fsync_threshold_exceed_count counts it).", "zookeeper.fsync.warningthresholdms"},
+		allowNonNegativeMS, func(o *Options, v string) bool {
+			// ZooKeeper reads it with Long.getLong, hence Integer.decode's
+			// forms (0x hex, 0 octal).
+			n, ok := decodeInt32(v)
+			o.FsyncWarningThreshold = time.Duration(n) * time.Millisecond
+			return ok
+		}},
 	{KeyDoc{"zkd.logFormat", "LogFormat", "text", "Server log format: text or json (zkd only).", ""},
 		allowLogFormat, func(o *Options, v string) bool { o.LogFormat = v; return true }},
 }
@@ -257,7 +265,7 @@ var javaOnlyKeys = []string{
 	"quorum.cnxn.threads.size", "leaderServes", "learner.", "leader.", "localSessionsEnabled",
 	"localSessionsUpgradingEnabled", "maxConcurrentSnapSyncs", "maxConcurrentDiffSyncs", "version",
 	// Storage and JVM tuning.
-	"preAllocSize", "txnLogSizeLimitInKb", "commitLogCount", "fsync.warningthresholdms",
+	"preAllocSize", "txnLogSizeLimitInKb", "commitLogCount",
 	"forceSync", "snapshot.", "jute.maxbuffer.extrasize", "digest.enabled", "jvm.pause.", "globalOutstandingLimit",
 	"commitProcessor.", "requestThrottleLimit", "requestThrottleStallTime", "requestThrottleDropStale",
 	"flushDelay", "maxWriteQueuePollTime", "maxBatchSize", "closeSessionTxn.enabled", "serializeLastProcessedZxid.enabled",

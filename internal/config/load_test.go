@@ -63,6 +63,9 @@ func TestLoadKeys(t *testing.T) {
 		{"znode.container.checkIntervalMs=1000", func(o *Options) any { return o.ContainerCheckInterval }, time.Second},
 		{"DigestAuthenticationProvider.superDigest=" + super, func(o *Options) any { return o.SuperDigest }, super},
 		{"zkd.logFormat=JSON", func(o *Options) any { return o.LogFormat }, "json"},
+		{"fsync.warningthresholdms=50", func(o *Options) any { return o.FsyncWarningThreshold }, 50 * time.Millisecond},
+		{"fsync.warningthresholdms=0", func(o *Options) any { return o.FsyncWarningThreshold }, time.Duration(0)},
+		{"fsync.warningthresholdms=0x10", func(o *Options) any { return o.FsyncWarningThreshold }, 16 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		for _, prefix := range []string{"", "zookeeper."} {

@@ -113,6 +113,12 @@ type Options struct {
 	// LogFormat is the server log encoding, "text" or "json" (zoo.cfg
 	// zkd.logFormat, a zkd extension). Default "text".
 	LogFormat string
+	// FsyncWarningThreshold is how long a sync of the write-ahead log (or
+	// of a snapshot file) may take before it is logged as a warning naming
+	// the file and the duration, and counted in
+	// fsync_threshold_exceed_count (zoo.cfg fsync.warningthresholdms, in
+	// milliseconds). Default 1000ms.
+	FsyncWarningThreshold time.Duration
 }
 
 // Server is one server.N line:
@@ -183,6 +189,7 @@ func Default() *Options {
 		JuteMaxBuffer:          0xfffff,
 		ContainerCheckInterval: 60 * time.Second,
 		LogFormat:              LogText,
+		FsyncWarningThreshold:  time.Second,
 	}
 }
 

@@ -18,7 +18,7 @@ func TestDefault(t *testing.T) {
 		AdminServerAddress: "0.0.0.0", AdminServerPort: 8080, MetricsHTTPPort: 7000,
 		AdminSnapshotEnabled: true, AdminRestoreEnabled: true, AdminRateLimit: 5 * time.Minute,
 		SnapCount: 100000, SnapSizeLimitKB: 65536, SnapRetainCount: 3, JuteMaxBuffer: 0xfffff,
-		ContainerCheckInterval: time.Minute, LogFormat: "text",
+		ContainerCheckInterval: time.Minute, LogFormat: "text", FsyncWarningThreshold: time.Second,
 	}
 	if !reflect.DeepEqual(o, want) {
 		t.Fatalf("Default():\n got %+v\nwant %+v", o, want)
@@ -93,6 +93,7 @@ func TestValidateErrors(t *testing.T) {
 		{"purge", func(o *Options) { o.PurgeInterval = -time.Hour }, "autopurge.purgeInterval", "-1h0m0s"},
 		{"container", func(o *Options) { o.ContainerCheckInterval = 0 }, "znode.container.checkIntervalMs", "0"},
 		{"logFormat", func(o *Options) { o.LogFormat = "yaml" }, "zkd.logFormat", "yaml"},
+		{"fsync warning", func(o *Options) { o.FsyncWarningThreshold = -time.Millisecond }, "fsync.warningthresholdms", "-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -126,6 +126,9 @@ func (o *Options) resolve() ([]string, *Error) {
 	if o.ContainerCheckInterval <= 0 {
 		return nil, bad("znode.container.checkIntervalMs", ms(o.ContainerCheckInterval), allowPositiveMS)
 	}
+	if o.FsyncWarningThreshold < 0 {
+		return nil, bad("fsync.warningthresholdms", ms(o.FsyncWarningThreshold), allowNonNegativeMS)
+	}
 	if o.SuperDigest != "" && !validDigest(o.SuperDigest) {
 		return nil, bad("DigestAuthenticationProvider.superDigest", o.SuperDigest, allowDigest)
 	}

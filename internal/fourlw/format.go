@@ -1,6 +1,7 @@
 package fourlw
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -195,7 +196,7 @@ func writeEnv(b *strings.Builder, kvs []KV) {
 
 // writeWatchesBySession writes wchc: each session in hex, then its paths
 // indented by a tab; WatchCommand ends the reply with an empty line.
-func writeWatchesBySession(b *strings.Builder, ws []SessionWatches) {
+func writeWatchesBySession(b *strings.Builder, ws []SessionWatches, omitted int, lim WatchLimit) {
 	for _, w := range ws {
 		b.WriteString("0x")
 		b.WriteString(javaHex(w.SessionID))
@@ -206,11 +207,12 @@ func writeWatchesBySession(b *strings.Builder, ws []SessionWatches) {
 			b.WriteByte('\n')
 		}
 	}
+	b.WriteString(TruncatedLine(omitted, lim))
 	b.WriteByte('\n')
 }
 
 // writeWatchesByPath writes wchp: each path, then its sessions indented.
-func writeWatchesByPath(b *strings.Builder, ws []PathWatches) {
+func writeWatchesByPath(b *strings.Builder, ws []PathWatches, omitted int, lim WatchLimit) {
 	for _, w := range ws {
 		b.WriteString(w.Path)
 		b.WriteByte('\n')
@@ -220,7 +222,25 @@ func writeWatchesByPath(b *strings.Builder, ws []PathWatches) {
 			b.WriteByte('\n')
 		}
 	}
+	b.WriteString(TruncatedLine(omitted, lim))
 	b.WriteByte('\n')
+}
+
+// TruncatedLine is the line (with its newline) wchc and wchp print after
+// the last entry of a listing cut short by lim, and "" for a complete one
+// (omitted == 0), whose output is then ZooKeeper's exactly. It starts with
+// '#', which no session line ("0x..."), path line ("/...") or indented
+// line starts with, so a parser can tell it apart.
+func TruncatedLine(omitted int, lim WatchLimit) string {
+	switch {
+	case omitted == 0:
+		return ""
+	case omitted < 0:
+		return fmt.Sprintf("# truncated: more watches not listed (at most %d watches and %d bytes of paths are listed)\n",
+			lim.Watches, lim.Bytes)
+	}
+	return fmt.Sprintf("# truncated: %d more watches not listed (at most %d watches and %d bytes of paths are listed)\n",
+		omitted, lim.Watches, lim.Bytes)
 }
 
 // oneLine keeps a free-text value on its line.

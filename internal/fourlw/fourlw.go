@@ -58,7 +58,8 @@ func NotSupportedLine(cmd string) string {
 // Commands: ruok, srvr, stat, mntr, isro, conf, envi, cons, dirs and wchs
 // are always answered; srst, crst, wchc, wchp and hash when src implements
 // StatsResetter, ConnStatsResetter, WatchLister or Digester; dump is not
-// supported yet. Those get NotSupportedLine.
+// supported yet. Those get NotSupportedLine. wchc and wchp list at most
+// DefaultWatchLimit and then say what they left out (TruncatedLine).
 //
 // Run returns ErrUnknownCommand (writing nothing) for a command outside
 // Known, and otherwise only w's error.
@@ -76,6 +77,15 @@ func Run(cmd string, allowed func(cmd string) bool, src Source, w io.Writer) err
 	return err
 }
 
+// needsStats reports whether cmd prints from Stats.
+func needsStats(cmd string) bool {
+	switch cmd {
+	case "srvr", "stat", "mntr", "dirs", "wchs":
+		return true
+	}
+	return false
+}
+
 // reply formats an allowed command. ruok and envi answer even when the
 // server is not serving, as in ZooKeeper; the others check first.
 func reply(b *strings.Builder, cmd string, src Source) {
@@ -87,8 +97,15 @@ func reply(b *strings.Builder, cmd string, src Source) {
 		writeEnv(b, src.Env())
 		return
 	}
-	st := src.Stats()
-	if st.NotServing {
+	var st Stats
+	notServing := false
+	if sr, ok := src.(ServingReporter); ok && !needsStats(cmd) {
+		notServing = !sr.Serving()
+	} else {
+		st = src.Stats()
+		notServing = st.NotServing
+	}
+	if notServing {
 		switch cmd {
 		case "isro":
 			b.WriteString("null")
@@ -127,10 +144,13 @@ func reply(b *strings.Builder, cmd string, src Source) {
 			b.WriteString(NotSupportedLine(cmd))
 			return
 		}
+		lim := DefaultWatchLimit
 		if cmd == "wchc" {
-			writeWatchesBySession(b, wl.WatchesBySession())
+			ws, omitted := wl.WatchesBySession(lim)
+			writeWatchesBySession(b, ws, omitted, lim)
 		} else {
-			writeWatchesByPath(b, wl.WatchesByPath())
+			ws, omitted := wl.WatchesByPath(lim)
+			writeWatchesByPath(b, ws, omitted, lim)
 		}
 	case "srst":
 		r, ok := src.(StatsResetter)

@@ -28,13 +28,23 @@ type fullSource struct {
 	digests     []ZxidDigest
 	statsResets int
 	connResets  int
+	omitted     int          // what the watch listings report as left out
+	limits      []WatchLimit // the limits the watch listings were asked for
 }
 
-func (f *fullSource) ResetStats()                        { f.statsResets++ }
-func (f *fullSource) ResetConnStats()                    { f.connResets++ }
-func (f *fullSource) WatchesBySession() []SessionWatches { return f.bySession }
-func (f *fullSource) WatchesByPath() []PathWatches       { return f.byPath }
-func (f *fullSource) DigestLog() []ZxidDigest            { return f.digests }
+func (f *fullSource) ResetStats()             { f.statsResets++ }
+func (f *fullSource) ResetConnStats()         { f.connResets++ }
+func (f *fullSource) DigestLog() []ZxidDigest { return f.digests }
+
+func (f *fullSource) WatchesBySession(lim WatchLimit) ([]SessionWatches, int) {
+	f.limits = append(f.limits, lim)
+	return f.bySession, f.omitted
+}
+
+func (f *fullSource) WatchesByPath(lim WatchLimit) ([]PathWatches, int) {
+	f.limits = append(f.limits, lim)
+	return f.byPath, f.omitted
+}
 
 // testBuilt is the build time every golden reply uses.
 var testBuilt = time.Date(2026, 11, 21, 12, 0, 59, 0, time.UTC)

@@ -44,10 +44,34 @@ type ConnStatsResetter interface{ ResetConnStats() }
 // WatchLister backs wchc and wchp. As in ZooKeeper (DataTree.dumpWatches)
 // only data watches are listed: those set by getData and exists, not child
 // watches. The order of the slices is the order printed.
+//
+// Listings are bounded by lim, unlike ZooKeeper's: a server holding
+// millions of watches would otherwise build a reply of gigabytes, and hold
+// its watch table while doing it. A listing holds at most lim.Watches
+// (session, path) pairs and about lim.Bytes of paths; omitted is how many
+// data watches it left out (an estimate when watches changed meanwhile; a
+// negative value when unknown), 0 when it is complete. Run prints a
+// closing line saying what was cut (see TruncatedLine).
 type WatchLister interface {
-	WatchesBySession() []SessionWatches
-	WatchesByPath() []PathWatches
+	WatchesBySession(lim WatchLimit) (ws []SessionWatches, omitted int)
+	WatchesByPath(lim WatchLimit) (ws []PathWatches, omitted int)
 }
+
+// WatchLimit bounds a WatchLister listing.
+type WatchLimit struct {
+	Watches int // (session, path) pairs listed at most
+	Bytes   int // bytes of listed paths, about
+}
+
+// DefaultWatchLimit is the bound wchc and wchp (and the admin commands
+// watches and watches_by_path) use: replies stay under about 10 MiB.
+var DefaultWatchLimit = WatchLimit{Watches: 100_000, Bytes: 8 << 20}
+
+// ServingReporter is optional: Run uses it, when the Source has it, to
+// check whether the server serves clients without building Stats, for the
+// commands that need nothing else from Stats (cons, conf, isro, wchc, wchp,
+// srst, crst, hash). Building Stats counts the whole tree and watch table.
+type ServingReporter interface{ Serving() bool }
 
 // SessionWatches is one wchc entry: a session and the paths it watches.
 type SessionWatches struct {
@@ -183,6 +207,9 @@ type Summary struct {
 	// Count and Sum give avg_ (Sum/Count, rounded half-up to 4 decimals).
 	Count, Sum, Min, Max int64
 	P50, P95, P99, P999  int64
+	// P90 is not printed by mntr; /metrics exports it because ZooKeeper's
+	// Prometheus summaries carry the quantiles 0.5, 0.9 and 0.99.
+	P90 int64
 	// Percentiles prints the p50_..p999_ lines for a name outside
 	// ZooKeeper's list (ZooKeeper's own names decide for themselves).
 	Percentiles bool

@@ -95,6 +95,10 @@ type Config struct {
 	// entries do not grow the log (and a lagging peer's catch-up) without
 	// bound between SnapCount snapshots.
 	SnapBytes uint64
+	// SlowSyncThreshold is how long a WAL or snapshot fsync may take
+	// before it is logged as slow (fsync.warningthresholdms); 0 keeps the
+	// storage default (1 s).
+	SlowSyncThreshold time.Duration
 	// SnapCatchUpEntries is how many entries behind a snapshot stay in the
 	// in-memory log so that slightly lagging peers catch up from the log
 	// rather than a snapshot (default 5000).
@@ -286,6 +290,9 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 	st, rec, err := storage.Open(cfg.WALDir, cfg.SnapDir, cfg.Logger)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SlowSyncThreshold != 0 {
+		st.SetSlowSyncThreshold(cfg.SlowSyncThreshold)
 	}
 	var p persister = st
 	if wrap != nil {

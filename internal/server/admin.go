@@ -136,6 +136,7 @@ var (
 	_ fourlw.ConnStatsResetter = adminSource{}
 	_ fourlw.WatchLister       = adminSource{}
 	_ fourlw.Digester          = adminSource{}
+	_ fourlw.ServingReporter   = adminSource{}
 )
 
 func (a adminSource) Stats() fourlw.Stats            { return a.s.Stats() }
@@ -316,7 +317,7 @@ func (a adminSource) CanRestore() error {
 	if !a.s.opts.Standalone() {
 		return fmt.Errorf("%w: restore on an ensemble member would diverge from the replicated log; restore a standalone server and let members catch up from it", admin.ErrNotSupported)
 	}
-	return fmt.Errorf("%w: restoring into a running zkd server is not supported yet; stop the server and start it on a data directory holding the snapshot instead", admin.ErrNotSupported)
+	return fmt.Errorf("%w: restoring into a running zkd server is not supported yet; to restore, stop the server and put back a copy of its data directories (snap and wal), taken while it was stopped", admin.ErrNotSupported)
 }
 
 func (a adminSource) Restore(io.Reader) (int64, error) { return 0, a.CanRestore() }
@@ -331,6 +332,10 @@ func (a adminSource) ResetStats() {
 	a.s.stats.lat.reset()
 	a.s.stats.received.Store(0)
 	a.s.stats.sent.Store(0)
+	// ZooKeeper's ServerStats.reset also resets every ServerMetrics
+	// summary, readlatency and updatelatency among them.
+	a.s.stats.readLat.reset()
+	a.s.stats.updateLat.reset()
 }
 
 // ResetConnStats is crst: every connection's packet counts and latencies.
@@ -347,38 +352,68 @@ func (a adminSource) ResetConnStats() {
 }
 
 // WatchesBySession is wchc: the data watches (getData, exists) of each
-// session, as ZooKeeper's DataTree.getWatches reports them.
-func (a adminSource) WatchesBySession() []fourlw.SessionWatches {
+// session, as ZooKeeper's DataTree.getWatches reports them, sessions in id
+// order, at most lim of them (see fourlw.WatchLister).
+//
+// It never takes the server's state lock, and holds the watch registry's
+// lock only per connection (to copy its paths) and per path (to check the
+// kind), so applying entries and firing watches go on between those steps.
+// It stops as soon as the limit is reached: the cost is bounded by lim
+// plus the paths of the connection being listed when the limit is hit.
+func (a adminSource) WatchesBySession(lim fourlw.WatchLimit) ([]fourlw.SessionWatches, int) {
 	if wl, ok := any(a.s).(fourlw.WatchLister); ok {
-		return wl.WatchesBySession()
+		return wl.WatchesBySession(lim)
 	}
+	s := a.s
+	conns := s.openConns()
+	slices.SortFunc(conns, func(x, y *conn) int { return cmp.Compare(x.session.Load(), y.session.Load()) })
 	var out []fourlw.SessionWatches
-	for _, c := range a.s.openConns() {
+	listed, bytes, full := 0, 0, false
+	for _, c := range conns {
 		id := c.session.Load()
 		if id == 0 {
 			continue
 		}
 		var paths []string
-		for _, p := range a.s.watches.PathsOf(c) {
-			if a.s.watches.Has(p, c, watch.Data) {
-				paths = append(paths, p)
+		for _, p := range s.watches.PathsOf(c) {
+			if !s.watches.Has(p, c, watch.Data) {
+				continue
 			}
+			if listed >= lim.Watches || bytes+len(p) > lim.Bytes {
+				full = true
+				break
+			}
+			paths = append(paths, p)
+			listed++
+			bytes += len(p) + 2 // the tab and the newline wchc prints
 		}
 		if len(paths) > 0 {
 			out = append(out, fourlw.SessionWatches{SessionID: id, Paths: paths})
 		}
+		if full {
+			break
+		}
 	}
-	slices.SortFunc(out, func(x, y fourlw.SessionWatches) int { return cmp.Compare(x.SessionID, y.SessionID) })
-	return out
+	omitted := 0
+	if full {
+		// At least the watch that did not fit. The registry may have
+		// changed meanwhile; an estimate is enough for an operator, and
+		// counting is much cheaper than listing.
+		omitted = max(s.watches.Summary().DataWatches-listed, 1)
+	}
+	return out, omitted
 }
 
-// WatchesByPath is wchp: WatchesBySession inverted, by path.
-func (a adminSource) WatchesByPath() []fourlw.PathWatches {
+// WatchesByPath is wchp: WatchesBySession inverted, by path, within the
+// same bound. A path's session list may be incomplete when the listing was
+// cut; the closing line says how much is missing.
+func (a adminSource) WatchesByPath(lim fourlw.WatchLimit) ([]fourlw.PathWatches, int) {
 	if wl, ok := any(a.s).(fourlw.WatchLister); ok {
-		return wl.WatchesByPath()
+		return wl.WatchesByPath(lim)
 	}
+	bySession, omitted := a.WatchesBySession(lim)
 	byPath := map[string][]int64{}
-	for _, sw := range a.WatchesBySession() {
+	for _, sw := range bySession {
 		for _, p := range sw.Paths {
 			byPath[p] = append(byPath[p], sw.SessionID)
 		}
@@ -388,5 +423,9 @@ func (a adminSource) WatchesByPath() []fourlw.PathWatches {
 		out = append(out, fourlw.PathWatches{Path: p, SessionIDs: ids})
 	}
 	slices.SortFunc(out, func(x, y fourlw.PathWatches) int { return cmp.Compare(x.Path, y.Path) })
-	return out
+	return out, omitted
 }
+
+// Serving implements fourlw.ServingReporter: the four-letter words that
+// print nothing from Stats skip building it.
+func (a adminSource) Serving() bool { return a.s.adminServing() }

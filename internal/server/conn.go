@@ -49,7 +49,7 @@ type conn struct {
 
 	received, sent atomic.Int64
 	lastZxid       atomic.Int64
-	lastOp         atomic.Value // string
+	lastOp         atomic.Value // lastRequest: the newest request, for cons
 	lat            latency
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -47,8 +48,13 @@ func raftTiming(o *config.Options) (tick time.Duration, electionTicks int) {
 }
 
 // electionTimeout is the base election timeout raftTiming chose.
-func (s *Server) electionTimeout() time.Duration {
-	tick, n := raftTiming(s.opts)
+func (s *Server) electionTimeout() time.Duration { return ElectionTimeout(s.opts) }
+
+// ElectionTimeout is the base election timeout a server started with o
+// uses; raft waits between one and two times it before standing for
+// election. zkd check prints it.
+func ElectionTimeout(o *config.Options) time.Duration {
+	tick, n := raftTiming(o)
 	return tick * time.Duration(n)
 }
 
@@ -163,12 +169,10 @@ func (s *Server) roleLoop() {
 			return
 		case now := <-t.C:
 			st := s.node.Status()
+			// leaderWatch logs the role change (roleTracker).
 			if st.IsLeader && !wasLeader {
 				s.tracker.ResetAll(now)
 				s.leaderSince.Store(now.UnixNano())
-				s.log.Info("leading", "term", st.Term)
-			} else if !st.IsLeader && wasLeader {
-				s.log.Info("no longer leading", "term", st.Term, "leader", st.Leader)
 			}
 			wasLeader = st.IsLeader
 			touched := s.tracker.TakeTouched()
@@ -236,13 +240,15 @@ func (s *Server) dropClients() {
 // same choice when they see the same peers), stands for election at once
 // instead of after an election timeout. ZooKeeper's followers likewise
 // start an election as soon as the leader's connection closes.
+//
+// It also logs every role change (see roleTracker), polling every raft
+// tick so that election timings are accurate to a tick. A standalone
+// server logs its one role change, to leading, and stops polling.
 func (s *Server) leaderWatch() {
-	if s.transport == nil {
-		return
-	}
 	tick, _ := raftTiming(s.opts)
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	roles := roleTracker{log: s.log, started: s.started}
 	var actedTerm uint64
 	for {
 		select {
@@ -251,6 +257,13 @@ func (s *Server) leaderWatch() {
 		case <-t.C:
 		}
 		st := s.node.Status()
+		roles.observe(st, time.Now())
+		if s.transport == nil {
+			if st.IsLeader {
+				return
+			}
+			continue
+		}
 		if st.IsLeader || st.Leader == 0 || st.Term == actedTerm || !s.transport.Refused(st.Leader) {
 			continue
 		}
@@ -275,4 +288,94 @@ func (s *Server) candidateAfter(leader uint64) uint64 {
 		}
 	}
 	return 0
+}
+
+// Roles as ZooKeeper names its server states (LOOKING, LEADING, FOLLOWING,
+// OBSERVING), lower-cased.
+const (
+	roleLooking   = "looking"
+	roleLeading   = "leading"
+	roleFollowing = "following"
+	roleObserving = "observing"
+)
+
+// roleTracker turns polls of the raft status into one log line per role
+// change, with timings, like ZooKeeper's "FOLLOWING - LEADER ELECTION TOOK
+// - 25 MS":
+//
+//   - looking (no leader known; a warning once a leader was seen): the
+//     previous role and leader and how long it lasted;
+//   - leading, following, observing: the leader and term, and
+//     election_took, the time since this server last saw a leader (to
+//     within one poll), or since_start for the first leader after start
+//     (which includes recovering the data directory).
+//
+// A new leader or a new term is a change even when the poll missed the
+// leaderless moment in between. Its owner is the one goroutine polling.
+type roleTracker struct {
+	log     *slog.Logger
+	started time.Time
+
+	role      string // "" before the first poll
+	hadLeader bool   // a leader was seen since start
+	leader    uint64
+	term      uint64
+	since     time.Time // when role was first seen
+	lastOK    time.Time // the last poll that saw the current leader
+	lostAt    time.Time // first poll without a leader; zero while one is known
+}
+
+func roleOf(st raftnode.Status) string {
+	switch {
+	case st.Leader == 0:
+		return roleLooking
+	case st.IsLeader:
+		return roleLeading
+	case st.Role == "observer":
+		return roleObserving
+	}
+	return roleFollowing
+}
+
+func (r *roleTracker) observe(st raftnode.Status, now time.Time) {
+	role := roleOf(st)
+	changed := role != r.role || role != roleLooking && (st.Leader != r.leader || st.Term != r.term)
+	if !changed {
+		if role != roleLooking {
+			r.lastOK = now
+		}
+		return
+	}
+	attrs := []any{"term", st.Term}
+	if r.role != "" {
+		attrs = append(attrs, "previous", r.role, "previous_for", now.Sub(r.since).Round(time.Millisecond))
+		if r.leader != 0 {
+			attrs = append(attrs, "previous_leader", r.leader)
+		}
+	}
+	if role == roleLooking {
+		r.lostAt = now
+		level := slog.LevelWarn
+		if !r.hadLeader {
+			level = slog.LevelInfo // the first election after start is expected
+		}
+		r.log.Log(context.Background(), level, role, attrs...)
+	} else {
+		attrs = append([]any{"leader", st.Leader}, attrs...)
+		switch {
+		case !r.hadLeader:
+			attrs = append(attrs, "since_start", now.Sub(r.started).Round(time.Millisecond))
+		case !r.lostAt.IsZero():
+			attrs = append(attrs, "election_took", now.Sub(r.lostAt).Round(time.Millisecond))
+		default:
+			// The leader changed between two polls: the election took
+			// at most the time since the old leader was last seen.
+			attrs = append(attrs, "election_took", now.Sub(r.lastOK).Round(time.Millisecond))
+		}
+		r.lostAt = time.Time{}
+		r.lastOK = now
+		r.hadLeader = true
+		r.log.Info(role, attrs...)
+	}
+	r.role, r.leader, r.term, r.since = role, st.Leader, st.Term, now
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zkd-io/zkd/internal/fourlw"
+	"github.com/zkd-io/zkd/proto"
 )
 
 // BuildTime is when this binary was built; srvr and stat print it.
@@ -27,7 +28,9 @@ func (c *conn) maybeFourLetterWord(br *bufio.Reader) bool {
 	}
 	bw := bufio.NewWriter(c.nc)
 	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if err := fourlw.Run(cmd, c.s.fourLetterAllowed, c.s, bw); err != nil {
+	// adminSource also backs srst, crst, wchc, wchp and hash, and lets
+	// the commands that print nothing from Stats skip building it.
+	if err := fourlw.Run(cmd, c.s.fourLetterAllowed, adminSource{c.s}, bw); err != nil {
 		c.s.log.Warn("four letter word failed", "cmd", cmd, "remote", c.remote, "err", err)
 	}
 	bw.Flush()
@@ -93,9 +96,13 @@ func (s *Server) Stats() fourlw.Stats {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	st.Summaries = map[string]fourlw.Summary{
 		// ZooKeeper's fsynctime: one sample per synced log append.
-		"fsynctime": {Count: int64(ns.WALSyncs), Sum: ms(ns.WALSyncTotal), Max: ms(ns.WALSyncMax)},
+		"fsynctime":     {Count: int64(ns.WALSyncs), Sum: ms(ns.WALSyncTotal), Max: ms(ns.WALSyncMax)},
+		"readlatency":   s.stats.readLat.summary(),
+		"updatelatency": s.stats.updateLat.summary(),
 	}
 	st.Counters["fsync_count"] = int64(ns.Fsyncs)
+	// Syncs above fsync.warningthresholdms, each also logged.
+	st.Counters["fsync_threshold_exceed_count"] = int64(ns.SlowSyncs)
 	st.Counters["snap_count"] = int64(ns.Snapshots)
 	st.Counters["raft_applied_index"] = int64(ns.AppliedIndex)
 	st.Counters["raft_term"] = int64(s.node.Status().Term)
@@ -146,15 +153,40 @@ func (s *Server) Conns() []fourlw.ConnInfo {
 	out := make([]fourlw.ConnInfo, 0, len(cs))
 	for _, c := range cs {
 		minMs, avgMs, maxMs, lastMs, _ := c.lat.snapshot()
-		op, _ := c.lastOp.Load().(string)
+		last, ok := c.lastOp.Load().(lastRequest)
+		if !ok {
+			last.cxid = -1 // no request answered yet: cons omits lcxid
+		}
 		out = append(out, fourlw.ConnInfo{
 			Remote: c.remote, InterestOps: 1, Received: c.received.Load(), Sent: c.sent.Load(),
-			SessionID: c.session.Load(), LastOp: op, LastZxid: c.lastZxid.Load(), LastCxid: -1,
+			SessionID: c.session.Load(), LastOp: last.op, LastZxid: c.lastZxid.Load(), LastCxid: last.cxid,
 			Timeout: int(c.timeout / time.Millisecond), LastLatency: lastMs,
 			MinLatency: minMs, AvgLatency: int64(avgMs), MaxLatency: maxMs, Established: c.since,
 		})
 	}
 	return out
+}
+
+// lastRequest is what cons prints about a connection's last answered
+// request: lop (ZooKeeper's four-letter operation name) and lcxid (its
+// xid). It is what conn.lastOp holds.
+type lastRequest struct {
+	op   string
+	cxid int64
+}
+
+// noteRequest records a request being answered, as ZooKeeper's
+// FinalRequestProcessor does for every request, pings included (their xid
+// is negative, so cons then omits lcxid, as ZooKeeper's does). Opcodes
+// ZooKeeper gives no name (auth, sasl) keep the previous name. Only the
+// connection's processor goroutine calls it.
+func (c *conn) noteRequest(op proto.OpCode, xid int32) {
+	name := fourlw.LastOpName(int32(op))
+	if name == "" {
+		prev, _ := c.lastOp.Load().(lastRequest)
+		name = prev.op
+	}
+	c.lastOp.Store(lastRequest{op: name, cxid: int64(xid)})
 }
 
 // Conf implements fourlw.Source.

@@ -234,7 +234,6 @@ func (c *conn) signal() {
 // begin starts a request's asynchronous part: proposing a write, or the
 // ReadIndex of a sync.
 func (c *conn) begin(req *request) {
-	c.lastOp.Store(req.op.String())
 	switch req.kind {
 	case kindWrite:
 		if req.err != proto.ErrOK {
@@ -263,9 +262,12 @@ func (c *conn) begin(req *request) {
 
 // finish answers a request that has reached the head of the queue.
 func (c *conn) finish(req *request) {
+	c.noteRequest(req.op, req.xid)
 	defer func() {
 		c.s.stats.outstanding.Add(-1)
-		c.lat.observe(time.Since(req.start), &c.s.stats.lat)
+		took := time.Since(req.start)
+		c.lat.observe(took, &c.s.stats.lat)
+		c.s.stats.requestDone(req.kind == kindWrite, took)
 	}()
 	if req.err != proto.ErrOK {
 		zxid := c.s.lastZxid()

@@ -168,6 +168,8 @@ func (s *Server) Start() error {
 		HeartbeatTicks: 1,
 		SnapCount:      uint64(s.opts.SnapCount),
 		SnapBytes:      snapBytes(s.opts),
+		// A configured 0 means every sync is reported, not the default.
+		SlowSyncThreshold: max(s.opts.FsyncWarningThreshold, time.Nanosecond),
 		// A lagging follower catches up from the log when it is at most
 		// this far behind the snapshot: etcd's 5000, or half of a small
 		// snapCount so that the log is really compacted.

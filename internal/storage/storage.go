@@ -7,6 +7,11 @@
 // error: every failed write or sync is returned so that internal/raftnode,
 // its only user, stops the server instead of acknowledging lost writes.
 //
+// The syncs of WAL appends, WAL snapshot records and snapshot files are
+// timed; one slower than the threshold (ZooKeeper's
+// fsync.warningthresholdms, see SetSlowSyncThreshold) is logged with the
+// file it synced and counted in Stats.SlowSyncs.
+//
 // Snapshot files are written and read as streams, and synced as they are
 // written so that a large one never queues the disk ahead of the WAL. The
 // raftpb.Snapshot handed to raft carries only metadata: a leader ships the
@@ -74,6 +79,10 @@ type Stats struct {
 	WALSyncTotal, WALSyncMax time.Duration
 	// Snapshots counts snapshot files written.
 	Snapshots uint64
+	// SlowSyncs counts syncs slower than the slow-sync threshold
+	// (ZooKeeper's fsync_threshold_exceed_count); see
+	// SetSlowSyncThreshold.
+	SlowSyncs uint64
 }
 
 // Storage is an open data directory. Save, RecordSnapshot and Purge touch
@@ -96,6 +105,11 @@ type Storage struct {
 	totalWALNs atomic.Int64
 	maxWALNs   atomic.Int64 // written by the one Save caller only
 	snapshots  atomic.Uint64
+
+	slowSyncNs      atomic.Int64 // see SetSlowSyncThreshold
+	slowSyncs       atomic.Uint64
+	lastSlowLog     atomic.Int64 // unix ns of the last slow-sync warning
+	slowLogsSkipped atomic.Uint64
 }
 
 // Open locks and loads the data directories, creating them when missing.
@@ -142,6 +156,7 @@ func Open(walDir, snapDir string, logger *slog.Logger) (*Storage, *Recovered, er
 		prevHS:   &raftpb.HardState{},
 		recorded: map[[2]uint64]bool{},
 	}
+	s.slowSyncNs.Store(int64(DefaultSlowSyncThreshold))
 	rec, err := s.load()
 	if err != nil {
 		lock.Close()
@@ -343,6 +358,7 @@ func (s *Storage) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 		}
 		s.walSyncs.Add(1)
 		s.fsyncs.Add(1)
+		s.noteSync("WAL append", func() string { return walTail(s.walDir) }, time.Duration(took))
 	}
 	return nil
 }
@@ -392,10 +408,12 @@ func (s *Storage) WriteSnapshot(meta SnapshotMeta, write func(io.Writer) error) 
 // under its final name: fsync, close, rename, fsync the directory. f is
 // closed whatever happens; on error the caller removes tmp.
 func (s *Storage) installSnapFile(f *os.File, tmp, final string) error {
+	start := time.Now()
 	if err := fileutil.Fsync(f); err != nil {
 		f.Close()
 		return fmt.Errorf("storage: syncing snapshot %s: %w", tmp, err)
 	}
+	s.noteSync("snapshot file", func() string { return tmp }, time.Since(start))
 	s.fsyncs.Add(1)
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("storage: closing snapshot %s: %w", tmp, err)
@@ -414,9 +432,11 @@ func (s *Storage) installSnapFile(f *os.File, tmp, final string) error {
 // startup reads the WAL from after it and Purge may drop what is behind it.
 func (s *Storage) RecordSnapshot(meta SnapshotMeta) error {
 	ws := &walpb.Snapshot{Index: new(meta.Index), Term: new(meta.Term), ConfState: confStateOrEmpty(meta.ConfState)}
+	start := time.Now()
 	if err := s.w.SaveSnapshot(ws); err != nil {
 		return fmt.Errorf("storage: recording snapshot %d in the WAL in %s: %w", meta.Index, s.walDir, err)
 	}
+	s.noteSync("WAL snapshot record", func() string { return walTail(s.walDir) }, time.Since(start))
 	s.fsyncs.Add(1)
 	s.recorded[[2]uint64{meta.Term, meta.Index}] = true
 	s.recordedIndex = max(s.recordedIndex, meta.Index)
@@ -449,6 +469,7 @@ func (s *Storage) Stats() Stats {
 		WALSyncTotal: time.Duration(s.totalWALNs.Load()),
 		WALSyncMax:   time.Duration(s.maxWALNs.Load()),
 		Snapshots:    s.snapshots.Load(),
+		SlowSyncs:    s.slowSyncs.Load(),
 	}
 }
 

@@ -54,8 +54,20 @@ func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Che
 	return ce
 }
 
+// etcdSlowSync is etcd's own slow-sync warning, fixed at one second and
+// without the file name. Storage logs its own (see noteSync), with the
+// configured threshold, so etcd's is kept at debug level only.
+const etcdSlowSync = "slow fdatasync"
+
 func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
-	r := slog.NewRecord(e.Time, zapToSlogLevel(e.Level), e.Message, 0)
+	level := zapToSlogLevel(e.Level)
+	if e.Message == etcdSlowSync {
+		level = slog.LevelDebug
+		if !c.h.Enabled(context.Background(), level) {
+			return nil
+		}
+	}
+	r := slog.NewRecord(e.Time, level, e.Message, 0)
 	r.AddAttrs(c.attrs...)
 	r.AddAttrs(fieldsToAttrs(fields)...)
 	r.AddAttrs(slog.String("component", "etcd-wal"))
