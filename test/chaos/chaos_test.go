@@ -40,16 +40,38 @@ func longRuns() []runSpec {
 	return out
 }
 
+// ciRuns are ZKD_CHAOS=ci, the matrix .ci/run adds to the short mode: every
+// nemesis alone, with all the workloads, on 3 servers, with fixed seeds;
+// about six minutes on two cores.
+func ciRuns() []runSpec {
+	var out []runSpec
+	for i, f := range []struct {
+		fault   string
+		network bool
+	}{
+		{"kill", false}, {"kill-leader", false}, {"kill-all", false}, {"pause-leader", false},
+		{"partition", true}, {"isolate-leader", true}, {"bridge", true}, {"one-way", true}, {"disk", false},
+	} {
+		out = append(out, runSpec{name: "ci-" + f.fault, servers: 3, duration: 25 * time.Second,
+			faults: []string{f.fault}, network: f.network, seed: uint64(101 + i)})
+	}
+	return out
+}
+
 // TestChaos runs the chaos runs one after another (two cores: never in
 // parallel). In long mode, ZKD_CHAOS_DURATION (a Go duration) repeats the
 // list with fresh seeds until that much time has passed; the runs and their
 // totals are logged at the end, and written as a markdown table to the file
 // ZKD_CHAOS_SUMMARY names, if any.
 func TestChaos(t *testing.T) {
-	long := longMode(t)
+	mode := chaosMode(t)
+	long := mode == modeLong
 	runs := shortRuns
 	opsBound := 3000
-	if long {
+	switch mode {
+	case modeCI:
+		runs = ciRuns()
+	case modeLong:
 		runs = longRuns()
 		opsBound = 100_000
 	}
@@ -79,7 +101,7 @@ func TestChaos(t *testing.T) {
 				}
 				spec.seed = runSeed(t, def)
 				spec.ops = opsBound
-				runChaos(t, spec, long, report)
+				runChaos(t, spec, mode, report)
 			})
 		}
 		if until.IsZero() || time.Now().After(until) {

@@ -53,6 +53,8 @@
 //
 //	(default)            short mode: a few bounded runs with fixed, logged seeds,
 //	                     under about two minutes on two cores
+//	ZKD_CHAOS=ci         every nemesis alone for 25s, fixed seeds (about six
+//	                     minutes; .ci/run runs it after the short mode)
 //	ZKD_CHAOS=long       more, longer runs, 3 and 5 servers, time-based seeds
 //	ZKD_CHAOS_DURATION=d long mode: repeat the runs until d (e.g. 2h) has passed
 //	ZKD_CHAOS_SUMMARY=f  write the summary table to file f

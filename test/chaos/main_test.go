@@ -25,18 +25,25 @@ const (
 	envSummary  = "ZKD_CHAOS_SUMMARY"
 )
 
-// longMode reports whether ZKD_CHAOS=long asks for the long runs. Any other
-// non-empty value is a mistake worth failing on, not a silent short run.
-func longMode(t testing.TB) bool {
+// The modes ZKD_CHAOS selects.
+const (
+	modeShort = "short"
+	modeCI    = "ci"
+	modeLong  = "long"
+)
+
+// chaosMode returns the mode ZKD_CHAOS asks for (short when unset). Any
+// other value is a mistake worth failing on, not a silent short run.
+func chaosMode(t testing.TB) string {
 	t.Helper()
 	switch v := os.Getenv(envMode); v {
-	case "", "short":
-		return false
-	case "long":
-		return true
+	case "", modeShort:
+		return modeShort
+	case modeCI, modeLong:
+		return v
 	default:
-		t.Fatalf("%s=%q: want \"long\" or \"short\" (or unset)", envMode, v)
-		return false
+		t.Fatalf("%s=%q: want %q, %q or %q (or unset)", envMode, v, modeShort, modeCI, modeLong)
+		return ""
 	}
 }
 
@@ -81,10 +88,10 @@ func randDuration(r *rand.Rand, lo, hi time.Duration) time.Duration {
 func timeSeed() uint64 { return uint64(time.Now().UnixNano()) }
 
 // replayHint says how to run one run again with the same seed.
-func replayHint(name string, seed uint64, long bool) string {
-	mode := ""
-	if long {
-		mode = envMode + "=long "
+func replayHint(name string, seed uint64, mode string) string {
+	env := ""
+	if mode != modeShort {
+		env = envMode + "=" + mode + " "
 	}
-	return fmt.Sprintf("%s%s=%d %s=%s go test -run 'TestChaos' ./test/chaos", mode, envSeed, seed, envRun, name)
+	return fmt.Sprintf("%s%s=%d %s=%s go test -run 'TestChaos' ./test/chaos", env, envSeed, seed, envRun, name)
 }

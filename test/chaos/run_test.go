@@ -56,7 +56,7 @@ const (
 type run struct {
 	t     *testing.T
 	spec  runSpec
-	long  bool
+	mode  string // short, ci or long
 	e     *harness.Ensemble
 	start time.Time
 	rnd   *rand.Rand // the nemesis's stream
@@ -82,7 +82,7 @@ func (r *run) errorf(format string, args ...any) {
 	r.problems++
 	r.mu.Unlock()
 	r.t.Errorf("%s\n(seed %d; histories, porcupine visualization and server logs: %s; replay: %s)",
-		fmt.Sprintf(format, args...), r.spec.seed, r.dir, replayHint(r.spec.name, r.spec.seed, r.long))
+		fmt.Sprintf(format, args...), r.spec.seed, r.dir, replayHint(r.spec.name, r.spec.seed, r.mode))
 }
 
 // noteLost counts the acknowledged writes a check problem reports missing
@@ -129,13 +129,13 @@ func (r *run) logf(format string, args ...any) {
 }
 
 // runChaos runs one spec: ensemble, workloads, nemesis, heal, checks.
-func runChaos(t *testing.T, spec runSpec, long bool, report func(runSummary)) {
-	r := &run{t: t, spec: spec, long: long, rnd: newRand(spec.seed, 0), paused: map[int]bool{}}
+func runChaos(t *testing.T, spec runSpec, mode string, report func(runSummary)) {
+	r := &run{t: t, spec: spec, mode: mode, rnd: newRand(spec.seed, 0), paused: map[int]bool{}}
 	// Registered first, so it runs last: after the checks and cleanups.
 	t.Cleanup(func() { report(r.summary()) })
 	r.dir = artifactsDir(spec)
 	t.Logf("run %s: %d servers, %v of faults %v, seed %d (replay: %s)",
-		spec.name, spec.servers, spec.duration, spec.faults, spec.seed, replayHint(spec.name, spec.seed, long))
+		spec.name, spec.servers, spec.duration, spec.faults, spec.seed, replayHint(spec.name, spec.seed, mode))
 	if spec.network {
 		harness.RequirePartitions(t)
 	}
