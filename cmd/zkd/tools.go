@@ -296,6 +296,14 @@ func describeEntry(b []byte, showData bool) string {
 		}
 	case fsm.OpMoveSession:
 		fmt.Fprintf(&sb, "moveSession owner=%d", e.Origin)
+	case fsm.OpRestore:
+		// The body is a whole snapshot: its header says enough.
+		fmt.Fprintf(&sb, "restore snapshot of %d bytes", len(e.Body))
+		if zxid, digest, ok := fsm.PeekSnapshot(e.Body); ok {
+			fmt.Fprintf(&sb, " taken at zxid=0x%x digest=0x%x", zxid, digest)
+		} else {
+			sb.WriteString(" <not a zkd snapshot: refused when applied>")
+		}
 	case fsm.OpDeleteExpired:
 		fmt.Fprintf(&sb, "deleteExpired %s", e.Path)
 	default:

@@ -28,6 +28,11 @@ type Config struct {
 	// (admin.rateLimiterIntervalInMS, default 5 minutes); 0 turns the
 	// limit off.
 	RateLimit time.Duration
+	// MaxRestoreBytes, when > 0, refuses a restore whose Content-Length
+	// says it is larger (413) before the body is read or the rate limit
+	// is charged. The Snapshotter still enforces its own limit on the
+	// bytes it reads, which is what counts without a Content-Length.
+	MaxRestoreBytes int64
 	// TempDir holds a snapshot while it is being sent; "" is the
 	// system's temporary directory.
 	TempDir string

@@ -89,7 +89,9 @@ func cmdSnapshot(c *call) *response {
 }
 
 // cmdRestore loads a snapshot from the request body, in ZooKeeper's order of
-// checks: enabled, a body, the rate limit, then the restore itself.
+// checks: enabled, a body, the rate limit, then the restore itself. A body
+// declared too large is refused before the rate limit, so a mistaken upload
+// does not cost the operator the next five minutes.
 func cmdRestore(c *call) *response {
 	if !c.s.cfg.RestoreEnabled {
 		return c.fail(http.StatusServiceUnavailable, "the restore command is disabled (admin.restore.enabled=false)")
@@ -104,6 +106,9 @@ func cmdRestore(c *call) *response {
 	body := bufio.NewReaderSize(c.req.Body, 64<<10)
 	if _, err := body.Peek(1); err != nil {
 		return c.fail(http.StatusBadRequest, "restore needs the snapshot as the request body")
+	}
+	if limit := c.s.cfg.MaxRestoreBytes; limit > 0 && c.req.ContentLength > limit {
+		return c.fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("the snapshot is %d bytes; a restore carries at most %d (%s)", c.req.ContentLength, limit, mib(limit)))
 	}
 	if !c.s.restLimit.allow() {
 		c.s.log.Warn("admin restore request was rate limited", "remote", c.req.RemoteAddr)
@@ -121,8 +126,23 @@ func cmdRestore(c *call) *response {
 }
 
 func restoreStatus(err error) int {
-	if errors.Is(err, ErrNotSupported) {
+	switch {
+	case errors.Is(err, ErrNotSupported):
 		return http.StatusNotImplemented
+	case errors.Is(err, ErrBadSnapshot):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
+}
+
+// mib shows a byte count in MiB for messages, e.g. "63 MiB".
+func mib(n int64) string {
+	if n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
 }

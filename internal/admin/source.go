@@ -52,13 +52,26 @@ type Snapshotter interface {
 	// counts against the rate limit.
 	CanRestore() error
 	// Restore replaces the state with the snapshot read from r (the
-	// format Snapshot writes) and returns the last zxid it covers.
+	// format Snapshot writes) and returns the zxid the restore took
+	// effect at: the server's last zxid once it has.
 	Restore(r io.Reader) (zxid int64, err error)
 }
 
-// ErrNotSupported marks an operation zkd cannot perform in its current
-// state or at all. The HTTP reply is 501 with the error's text.
-var ErrNotSupported = errors.New("not supported")
+// Errors a Snapshotter wraps (%w) to choose the HTTP status of a failed
+// restore; the reply carries the error's text. Any other error is a 500.
+var (
+	// ErrNotSupported marks an operation zkd cannot perform in its
+	// current state or at all: 501.
+	ErrNotSupported = errors.New("not supported")
+	// ErrBadSnapshot marks a request body that is not a snapshot the
+	// server can restore (corrupt, truncated, not zkd's format): 400.
+	ErrBadSnapshot = errors.New("invalid snapshot")
+	// ErrTooLarge marks a snapshot over the size a restore can carry: 413.
+	ErrTooLarge = errors.New("snapshot too large")
+	// ErrUnavailable marks a server that cannot restore right now (no
+	// quorum, persistence failed, stopping): 503.
+	ErrUnavailable = errors.New("unavailable")
+)
 
 // Ensemble is the server's view of its ensemble.
 type Ensemble struct {

@@ -74,7 +74,7 @@ var keySpecs = []keySpec{
 		allowPort, setDecoded(func(o *Options) *int { return &o.AdminServerPort })},
 	{KeyDoc{"admin.snapshot.enabled", "AdminSnapshotEnabled", "true", "Allow /commands/snapshot (authenticated backup download).", "zookeeper.admin.snapshot.enabled"},
 		allowBool, setBool(func(o *Options) *bool { return &o.AdminSnapshotEnabled })},
-	{KeyDoc{"admin.restore.enabled", "AdminRestoreEnabled", "true", "Allow /commands/restore (not supported yet: answers 501).", "zookeeper.admin.restore.enabled"},
+	{KeyDoc{"admin.restore.enabled", "AdminRestoreEnabled", "true", "Allow /commands/restore (authenticated; replaces the whole state through the log and disconnects every client).", "zookeeper.admin.restore.enabled"},
 		allowBool, setBool(func(o *Options) *bool { return &o.AdminRestoreEnabled })},
 	{KeyDoc{"admin.rateLimiterIntervalInMS", "AdminRateLimit", "300000", "Milliseconds between two snapshot (or restore) commands; 0 turns the limit off.", "zookeeper.admin.rateLimiterIntervalInMS"},
 		allowNonNegativeMS, setMS(func(o *Options) *time.Duration { return &o.AdminRateLimit })},

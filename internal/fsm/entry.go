@@ -39,9 +39,9 @@ type Entry struct {
 	ReqID   uint64       // proposer-local request id
 	Session int64        // the client session, 0 for internal entries
 	Time    int64        // proposer's wall clock, milliseconds since the epoch
-	Op      proto.OpCode // client opcode, OpCreateSession, OpCloseSession, OpDeleteExpired, OpMoveSession or OpExpireSession
+	Op      proto.OpCode // client opcode, OpCreateSession, OpCloseSession, OpDeleteExpired, OpMoveSession, OpExpireSession or OpRestore
 	Auth    []proto.ID   // the caller's identities, for ACL checks at apply time
-	Body    []byte       // the jute-encoded request record
+	Body    []byte       // the jute-encoded request record; OpRestore: the snapshot stream
 	Timeout int32        // OpCreateSession: negotiated timeout in milliseconds
 	Passwd  []byte       // OpCreateSession: the session password
 	Path    string       // OpDeleteExpired: the node to remove

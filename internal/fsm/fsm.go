@@ -47,6 +47,9 @@ type Result struct {
 	Events []Event       // watch triggers, in order
 	// Closed is the session this entry closed, or 0.
 	Closed int64
+	// Reason explains Err for internal entries (OpRestore) whose callers
+	// are operators rather than clients; "" otherwise.
+	Reason string
 
 	// The entry's routing fields, so the owner need not decode it again.
 	Origin, ReqID uint64
@@ -65,7 +68,15 @@ type FSM struct {
 	epoch   int64 // Raft term of the last transaction
 	counter int64 // transactions applied in this epoch
 	applied uint64
+	// restoredAt is the zxid of the last OpRestore applied since this
+	// process started (0 if none); not persisted.
+	restoredAt int64
 }
+
+// RestoredAt returns the zxid of the last restore this process applied, or
+// 0. A client that last saw an older zxid holds watches on replaced state:
+// the mzxid of a restored node says nothing about what that client read.
+func (f *FSM) RestoredAt() int64 { return f.restoredAt }
 
 // New returns the state of a fresh server.
 func New(opts Options) *FSM {
@@ -162,6 +173,8 @@ func (f *FSM) apply(e *Entry, zxid int64) Result {
 		return Result{}
 	case proto.OpCloseSession, OpExpireSession:
 		return f.closeSession(e.Session, zxid)
+	case OpRestore:
+		return f.restore(e)
 	case OpDeleteExpired:
 		if e.Session != 0 {
 			return Result{Err: proto.ErrBadArguments} // clients may not sweep

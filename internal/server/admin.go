@@ -12,6 +12,7 @@ import (
 
 	"github.com/zkd-io/zkd/internal/admin"
 	"github.com/zkd-io/zkd/internal/fourlw"
+	"github.com/zkd-io/zkd/internal/fsm"
 	"github.com/zkd-io/zkd/internal/jute"
 	"github.com/zkd-io/zkd/internal/storage"
 	"github.com/zkd-io/zkd/internal/watch"
@@ -41,6 +42,7 @@ func (s *Server) startAdmin() error {
 	cfg := admin.DefaultConfig()
 	cfg.SnapshotEnabled, cfg.RestoreEnabled, cfg.RateLimit = o.AdminSnapshotEnabled, o.AdminRestoreEnabled, o.AdminRateLimit
 	cfg.TempDir = o.DataDir
+	cfg.MaxRestoreBytes = fsm.MaxRestoreBytes
 	// A download cut short by a crash leaves its temporary copy behind.
 	if stale, err := filepath.Glob(filepath.Join(o.DataDir, admin.SnapshotTempPattern)); err == nil {
 		for _, f := range stale {
@@ -309,18 +311,68 @@ func (a adminSource) Snapshot() (int64, func(io.Writer) error, error) {
 	return s.fsm.LastZxid(), s.fsm.Snapshot(), nil
 }
 
-// CanRestore refuses. A restore must become part of the replicated, durable
-// history: swapping the state machine under a running raft node would be
-// lost on restart (the WAL replays onto the old snapshot) and would break
-// the zxid sequence. That needs a hook in raftnode; see the package report.
+// CanRestore refuses while a restore entry could not be committed: after
+// a persistence failure, or on an ensemble member without a leader.
 func (a adminSource) CanRestore() error {
-	if !a.s.opts.Standalone() {
-		return fmt.Errorf("%w: restore on an ensemble member would diverge from the replicated log; restore a standalone server and let members catch up from it", admin.ErrNotSupported)
+	s := a.s
+	if f := s.fault.Load(); f != nil {
+		return fmt.Errorf("%w: %s", admin.ErrUnavailable, *f)
 	}
-	return fmt.Errorf("%w: restoring into a running zkd server is not supported yet; to restore, stop the server and put back a copy of its data directories (snap and wal), taken while it was stopped", admin.ErrNotSupported)
+	if s.node == nil || !s.serving.Load() {
+		return fmt.Errorf("%w: this server has no leader, and a restore must be committed by a quorum", admin.ErrUnavailable)
+	}
+	return nil
 }
 
-func (a adminSource) Restore(io.Reader) (int64, error) { return 0, a.CanRestore() }
+// Restore replaces the replicated state with a snapshot, as one log entry
+// (fsm.OpRestore) so that every member applies it at the same point of the
+// log and a restart replays it. It reads at most fsm.MaxRestoreBytes,
+// checks the snapshot exactly as applying it will (so a bad one is refused
+// here, with its reason, rather than logged and refused by every member),
+// proposes it, and waits until this server has applied it. Applying it
+// (afterApply) rebuilds the session tracker and closes every client
+// connection, on every member. The zxid returned is the restore entry's,
+// the server's last zxid once it returns; the restored nodes keep their
+// own zxids.
+func (a adminSource) Restore(r io.Reader) (int64, error) {
+	s := a.s
+	if err := a.CanRestore(); err != nil {
+		return 0, err
+	}
+	body, err := io.ReadAll(io.LimitReader(r, fsm.MaxRestoreBytes+1))
+	if err != nil {
+		return 0, fmt.Errorf("reading the snapshot: %w", err)
+	}
+	if len(body) > fsm.MaxRestoreBytes {
+		return 0, fmt.Errorf("%w: the snapshot is over %d bytes (63 MiB), the most one replicated log entry carries", admin.ErrTooLarge, fsm.MaxRestoreBytes)
+	}
+	if err := fsm.CheckRestore(s.fsmOptions(), body); err != nil {
+		return 0, fmt.Errorf("%w: %v", admin.ErrBadSnapshot, err)
+	}
+	zxid, digest, _ := fsm.PeekSnapshot(body)
+	s.log.Warn("admin restore: proposing to replace the state", "bytes", len(body),
+		"snapshotZxid", hexID(zxid), "snapshotDigest", fmt.Sprintf("0x%x", digest))
+	type outcome struct {
+		res fsm.Result
+		ok  bool
+	}
+	done := make(chan outcome, 1)
+	s.propose(&fsm.Entry{Op: fsm.OpRestore, Body: body}, func(res fsm.Result, ok bool) { done <- outcome{res, ok} })
+	var o outcome
+	select {
+	case o = <-done:
+	case <-s.quit:
+		return 0, fmt.Errorf("%w: the server is stopping; the restore may or may not have been applied", admin.ErrUnavailable)
+	}
+	switch {
+	case !o.ok:
+		return 0, fmt.Errorf("%w: the outcome of the restore is unknown (a leader change, a persistence failure or a timeout "+
+			"while it was being committed); check last_zxid and the tree digest before trying again", admin.ErrUnavailable)
+	case o.res.Err != proto.ErrOK:
+		return 0, fmt.Errorf("%w: refused when applied at zxid %s: %s", admin.ErrBadSnapshot, hexID(o.res.Zxid), o.res.Reason)
+	}
+	return o.res.Zxid, nil
+}
 
 // ResetStats is srst. The server's own implementation wins when it has one,
 // so that the four-letter word and the admin command agree.

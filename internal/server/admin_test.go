@@ -198,8 +198,8 @@ func TestAdminSnapshotLive(t *testing.T) {
 	}
 
 	code, _, body = httpDo(t, "POST", adminURL(s, "/commands/restore"), []byte("x"), "Authorization", "digest admin:secret")
-	if m := jsonObject(t, body); code != http.StatusNotImplemented || !strings.Contains(fmt.Sprint(m["error"]), "not supported") {
-		t.Errorf("restore: got %d %v, want 501 not supported", code, m["error"])
+	if m := jsonObject(t, body); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(m["error"]), "not start with a zkd snapshot header") {
+		t.Errorf("restore of a non-snapshot: got %d %v, want 400 naming the missing header", code, m["error"])
 	}
 }
 

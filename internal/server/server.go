@@ -349,20 +349,46 @@ func (s *Server) Apply(e *raftpb.Entry) {
 	if res.Zxid != 0 {
 		s.digests.record(res.Zxid, s.fsm.Digest())
 	}
+	var restored []*fsm.Session
+	if res.Op == fsm.OpRestore && res.Err == proto.ErrOK {
+		restored = s.fsm.Sessions()
+	}
 	s.mu.Unlock()
-	s.afterApply(res)
+	s.afterApply(res, restored)
 }
 
-func (s *Server) afterApply(res fsm.Result) {
+// afterApply does what follows an applied entry outside the state lock.
+// restored holds the session table after a successful OpRestore.
+func (s *Server) afterApply(res fsm.Result, restored []*fsm.Session) {
 	switch {
 	case res.Op == proto.OpCreateSession:
 		s.tracker.Add(res.Session, time.Duration(res.Timeout)*time.Millisecond, time.Now())
 	case res.Closed != 0:
 		s.tracker.Remove(res.Closed)
 		s.sessionClosed(res.Closed)
+	case res.Op == fsm.OpRestore && res.Err == proto.ErrOK:
+		s.trackSessions(restored)
+	case res.Op == fsm.OpRestore:
+		// The proposer checked the snapshot first, so this is rare: a
+		// member whose options differ, or a proposer of another version.
+		s.log.Warn("a restore entry was refused; the state is unchanged", "zxid", hexID(res.Zxid), "reason", res.Reason)
 	}
 	if res.Origin == s.id {
 		s.waiters.deliver(res.ReqID, res)
+	}
+	if res.Op == fsm.OpRestore && res.Err == proto.ErrOK {
+		// Every watch and every connection's session refers to the state
+		// that is gone: clients reconnect, re-attach to the restored
+		// sessions (or learn theirs expired) and set their watches again.
+		// Delivered first: dropping fails every waiting proposal.
+		// (A restart replaying the entry has no clients yet: say less.)
+		level := slog.LevelInfo
+		if len(s.openConns()) > 0 {
+			level = slog.LevelWarn
+		}
+		s.log.Log(s.baseCtx, level, "the state was replaced by a restore; closing every client connection",
+			"zxid", hexID(res.Zxid), "sessions", len(restored))
+		s.dropClients()
 	}
 }
 
@@ -390,6 +416,15 @@ func (s *Server) Restore(r io.Reader) error {
 	s.mu.Lock()
 	s.fsm = next
 	s.mu.Unlock()
+	s.trackSessions(live)
+	s.dropClients()
+	return nil
+}
+
+// trackSessions makes the expiry tracker follow a replaced session table:
+// each session gets a full timeout, as after a leader change, since its
+// client may still come back; sessions that are gone stop being tracked.
+func (s *Server) trackSessions(live []*fsm.Session) {
 	now := time.Now()
 	keep := make(map[int64]bool, len(live))
 	for _, ss := range live {
@@ -401,8 +436,6 @@ func (s *Server) Restore(r io.Reader) error {
 			s.tracker.Remove(id)
 		}
 	}
-	s.dropClients()
-	return nil
 }
 
 // propose submits an entry and calls done with its result once it is

@@ -58,6 +58,10 @@ func (c *conn) setWatches(req *request) {
 	}
 	s.mu.RLock()
 	t := s.fsm.Tree()
+	// A client that last saw a zxid before an admin restore replaced the
+	// state cannot judge anything by the restored nodes' zxids: all its
+	// data and child watches fire.
+	replaced := rel < s.fsm.RestoredAt()
 	// A data or child watch whose node changed after rel fires at once
 	// (NodeDeleted if it is gone); otherwise it is set again.
 	resume := func(paths []string, changed func(*tree.Node) int64, typ int32, k watch.Kind) {
@@ -65,7 +69,7 @@ func (c *conn) setWatches(req *request) {
 			switch n := t.Get(p); {
 			case n == nil:
 				fire(proto.EventNodeDeleted, p)
-			case changed(n) > rel:
+			case replaced || changed(n) > rel:
 				fire(typ, p)
 			default:
 				s.watches.Add(p, c, k)
