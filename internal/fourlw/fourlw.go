@@ -56,9 +56,9 @@ func NotSupportedLine(cmd string) string {
 // mode is enabled, as ZooKeeper does, is up to allowed.
 //
 // Commands: ruok, srvr, stat, mntr, isro, conf, envi, cons, dirs and wchs
-// are always answered; srst, crst, wchc, wchp and hash when src implements
-// StatsResetter, ConnStatsResetter, WatchLister or Digester; dump is not
-// supported yet. Those get NotSupportedLine. wchc and wchp list at most
+// are always answered; srst, crst, wchc, wchp, hash and dump when src
+// implements StatsResetter, ConnStatsResetter, WatchLister, Digester or
+// Dumper; otherwise they get NotSupportedLine. wchc and wchp list at most
 // DefaultWatchLimit and then say what they left out (TruncatedLine).
 //
 // Run returns ErrUnknownCommand (writing nothing) for a command outside
@@ -177,7 +177,14 @@ func reply(b *strings.Builder, cmd string, src Source) {
 		for _, zd := range d.DigestLog() {
 			fmt.Fprintf(b, "%x: %d\n", uint64(zd.Zxid), zd.Digest)
 		}
-	default: // dump: ZooKeeper's session-expiry buckets have no zkd counterpart yet.
+	case "dump":
+		d, ok := src.(Dumper)
+		if !ok {
+			b.WriteString(NotSupportedLine(cmd))
+			return
+		}
+		writeDump(b, d.Dump())
+	default:
 		b.WriteString(NotSupportedLine(cmd))
 	}
 }

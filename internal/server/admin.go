@@ -147,6 +147,7 @@ func (a adminSource) Conf() []fourlw.KV              { return a.s.Conf() }
 func (a adminSource) Env() []fourlw.KV               { return a.s.Env() }
 func (a adminSource) ReadOnly() bool                 { return a.s.ReadOnly() }
 func (a adminSource) DigestLog() []fourlw.ZxidDigest { return a.s.DigestLog() }
+func (a adminSource) Dump() fourlw.DumpInfo          { return a.s.Dump() }
 
 // InitialConfig: the server does not keep its configuration file's text.
 func (a adminSource) InitialConfig() (string, bool) { return "", false }

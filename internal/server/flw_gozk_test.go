@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func TestOptionalFourLetterWordsLive(t *testing.T) {
 		{"crst", "Connection stats reset.\n"},
 		{"wchc", "\n"}, // no data watches: just the closing empty line
 		{"wchp", "\n"},
-		{"dump", "dump is not supported by this zkd version yet\n"},
+		{"dump", "SessionTracker dump:\nSession Sets ("},
 	}
 	for _, tt := range tests {
 		if got := fourLetter(t, s, tt.cmd); !strings.HasPrefix(got, tt.wantPrefix) {
@@ -128,5 +129,14 @@ func TestOptionalFourLetterWordsLive(t *testing.T) {
 	}
 	if got := fourLetter(t, s, "srvr"); !strings.Contains(got, "Latency min/avg/max: 0/0.0/0\n") {
 		t.Errorf("srvr after srst: got %q, want the latencies reset", got)
+	}
+	eph, _ := connect(t, s)
+	if _, err := eph.Create("/o/e", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	sid := fmt.Sprintf("0x%x", uint64(eph.SessionID()))
+	if got := fourLetter(t, s, "dump"); !strings.Contains(got, "ephemeral nodes dump:\nSessions with Ephemerals (1):\n"+sid+":\n\t/o/e\n") ||
+		!strings.Contains(got, "\t"+sid+"\n") || !strings.Contains(got, " sessionId: "+sid+"\n") {
+		t.Errorf("dump: got\n%s\nwant session %s tracked, holding /o/e, and its connection listed", got, sid)
 	}
 }

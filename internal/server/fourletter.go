@@ -250,3 +250,27 @@ func dirSize(dir string) int64 {
 	})
 	return total
 }
+
+// Dump implements fourlw.Dumper: the session tracker's deadlines, the
+// ephemerals of every session, and the client connections (a connection
+// expires with its session; one still in its handshake, now).
+func (s *Server) Dump() fourlw.DumpInfo {
+	deadlines := s.tracker.Deadlines()
+	d := fourlw.DumpInfo{TickTime: s.opts.TickTime, Sessions: deadlines, Ephemerals: map[int64][]string{}}
+	s.mu.RLock()
+	t := s.fsm.Tree()
+	for _, id := range t.EphemeralSessions() {
+		d.Ephemerals[id] = t.Ephemerals(id)
+	}
+	s.mu.RUnlock()
+	now := time.Now()
+	for _, c := range s.openConns() {
+		id := c.session.Load()
+		at, ok := deadlines[id]
+		if !ok {
+			at = now
+		}
+		d.Conns = append(d.Conns, fourlw.DumpConn{Remote: c.remote, Session: id, Expiry: at})
+	}
+	return d
+}

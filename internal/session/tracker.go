@@ -140,3 +140,14 @@ func (t *Tracker) MarkClosing(id int64) {
 		e.closing = true
 	}
 }
+
+// Deadlines returns every tracked session's current deadline.
+func (t *Tracker) Deadlines() map[int64]time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[int64]time.Time, len(t.sessions))
+	for id, e := range t.sessions {
+		out[id] = e.deadline
+	}
+	return out
+}
