@@ -31,7 +31,7 @@ func (b *buildCache) cProgram(t *testing.T) string {
 	})
 	if b.cErr != nil {
 		if be, ok := b.cErr.(*buildError); ok && (strings.Contains(be.output, "zookeeper.h") || strings.Contains(be.output, "lzookeeper_mt")) {
-			harness.MissingTool(t, "the ZooKeeper C client library is missing (%v): %s", b.cErr, cClientInstall)
+			missingTool(t, "the ZooKeeper C client library is missing (%v): %s", b.cErr, cClientInstall)
 		}
 		t.Fatalf("%v", b.cErr)
 	}

@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/zkd-io/zkd/test/harness"
 )
 
 const curatorInstall = "apt-get install default-jdk-headless libcurator-framework-java libcurator-recipes-java libcurator-discovery-java"
@@ -43,6 +41,48 @@ var curatorChecks = []string{
 	"service-discovery",
 }
 
+// curatorScenarios describe the checks in the results table.
+var curatorScenarios = map[string]string{
+	"create2-stat":       "create2: the Stat returned is the node's",
+	"transaction":        "transaction API: commit, and rollback on failure",
+	"mutex-leader-kill":  "InterProcessMutex: 4 clients, leader killed, never two holders",
+	"read-write-lock":    "InterProcessReadWriteLock",
+	"semaphore-v2":       "InterProcessSemaphoreV2",
+	"leader-latch":       "LeaderLatch: one leader; new one after the leader's session expires",
+	"leader-selector":    "LeaderSelector: one leader at a time, requeue, expiry",
+	"barrier":            "DistributedBarrier",
+	"double-barrier":     "DistributedDoubleBarrier",
+	"queue":              "DistributedQueue",
+	"shared-count":       "SharedCount: exact under contention",
+	"atomic-long":        "DistributedAtomicLong: exact under contention",
+	"curator-cache":      "CuratorCache converges to the tree",
+	"tree-cache":         "TreeCache converges to the tree",
+	"persistent-node":    "PersistentNode (ephemeral): gone on expiry, back on reconnect",
+	"persistent-watcher": "PersistentWatcher (persistent recursive watch)",
+	"service-discovery":  "ServiceDiscovery: register, query, removal on session loss",
+}
+
+// recordCurator puts each check's result in the results table. A check
+// the program never reported is a failure only if the program finished.
+func recordCurator(kind string, results map[string]string, only string, finished bool) {
+	for _, name := range curatorChecks {
+		if !strings.Contains(name, only) {
+			continue
+		}
+		scenario := curatorScenarios[name] + " (" + name + ")"
+		r, ok := results[name]
+		switch {
+		case !ok && finished:
+			record(kind, "Curator", scenario, failed, "the program never reported it")
+		case !ok:
+		case strings.HasPrefix(r, "PASS "):
+			record(kind, "Curator", scenario, passed, "")
+		default:
+			record(kind, "Curator", scenario, failed, strings.TrimPrefix(strings.TrimPrefix(r, "FAIL "+name), ": "))
+		}
+	}
+}
+
 // curatorClasses compiles curator/*.java once per test run and returns the
 // classpath to run it with.
 func (b *buildCache) curatorClasses(t *testing.T) string {
@@ -50,7 +90,7 @@ func (b *buildCache) curatorClasses(t *testing.T) string {
 	javac := lookTool(t, curatorInstall, javaTool("javac"), "javac")
 	for _, jar := range curatorJars {
 		if _, err := os.Stat(jar); err != nil {
-			harness.MissingTool(t, "%s not found: %s", jar, curatorInstall)
+			missingTool(t, "%s not found: %s", jar, curatorInstall)
 		}
 	}
 	b.javaOnce.Do(func() {
@@ -157,6 +197,7 @@ func ensembleCurator(t *testing.T, env *ensembleEnv) {
 		}
 	}
 	t.Logf("curator against %s: %s in %v", e.ConnectString(), lastOr(output, "no output"), time.Since(start).Round(time.Millisecond))
+	recordCurator(e.Kind, results, only, done)
 	if ctx.Err() != nil {
 		t.Fatalf("the Curator checks did not finish within 6m; output:\n%s\nstderr (tail):\n%s", strings.Join(output, "\n"), stderr)
 	}

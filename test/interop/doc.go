@@ -24,8 +24,16 @@
 //     normalised output with the ZooKeeper ensemble's; the others check
 //     their expectations against both kinds.
 //
+// At the end TestMain prints one markdown table of the run, client ×
+// scenario, with the outcome on zkd and on Apache ZooKeeper (pass, FAIL
+// or skip with the reason, or "not run" when filtered out); every subtest
+// reports its cell (report, in table_test.go), and the kazoo tests and
+// Curator checks run inside one process report one row each.
+//
 // Knobs: CI=true makes a missing tool a failure instead of a skip;
-// CURATOR_CHECKS=part runs only the Curator checks whose names contain part.
+// CURATOR_CHECKS=part runs only the Curator checks whose names contain
+// part; ZKD_INTEROP_TABLE=file also writes the results table to file (go
+// test shows a passing package's output only with -v).
 // The Debian packages the tests use: zookeeper, zookeeper-bin,
 // libzookeeper-mt-dev, python3-kazoo, python3-pytest, default-jdk-headless,
 // libcurator-framework-java, libcurator-recipes-java,
@@ -33,7 +41,8 @@
 //
 // This package owns the client transcripts and their normalisation
 // (Normalize, NormalizeC, NormalizeCliMt), the kazoo suite under kazoo/, the
-// C program under cclient/ and the Java program under curator/. It must never
+// C program under cclient/, the Java program under curator/ and the
+// results table. It must never
 // start servers itself (test/harness does) and never write outside temporary
 // directories.
 package interop

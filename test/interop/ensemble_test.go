@@ -43,17 +43,20 @@ type ensembleEnv struct {
 
 // ensembleSuites run in this order against one ensemble per kind. zkcli
 // comes first because its transcript lists "/" and needs an empty tree; the
-// suites that kill servers come last and leave all servers running.
+// suites that kill servers come last and leave all servers running. Each
+// suite is a row of the results table (client, scenario); gozk reports
+// each of its checks instead, and kazoo and curator add a row per test.
 var ensembleSuites = []struct {
-	name string
-	run  func(t *testing.T, env *ensembleEnv)
+	name             string
+	client, scenario string // "" when the suite reports its own rows
+	run              func(t *testing.T, env *ensembleEnv)
 }{
-	{"zkcli", ensembleZkCli},
-	{"kazoo", ensembleKazoo},
-	{"c", ensembleC},
-	{"cli_mt", ensembleCliMt},
-	{"gozk", ensembleGoZk},
-	{"curator", ensembleCurator},
+	{"zkcli", "zkCli.sh", "transcript", ensembleZkCli},
+	{"kazoo", "kazoo", "pytest run: every kazoo test below, in one process", ensembleKazoo},
+	{"c", "C client", "zkc.c: sync and async API (create, get, set, watches, multi, ACL)", ensembleC},
+	{"cli_mt", "C client", "cli_mt shell, scripted", ensembleCliMt},
+	{"gozk", "", "", ensembleGoZk},
+	{"curator", "Curator", "one JVM runs every Curator check below", ensembleCurator},
 }
 
 // TestEnsemble runs every client suite against a 3-server Apache ZooKeeper
@@ -66,17 +69,45 @@ func TestEnsemble(t *testing.T) {
 	for _, kind := range harness.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			start := time.Now()
-			e := harness.StartEnsemble(t, kind, 3, ensembleOptions()...)
+			e := startEnsembleReported(t, kind)
 			t.Logf("%s ensemble %s up in %v, leader server.%d", kind, e.ConnectString(), time.Since(start).Round(time.Millisecond), e.Leader(t)+1)
 			env := &ensembleEnv{e: e, build: build}
 			for _, s := range ensembleSuites {
 				began := time.Now()
-				t.Run(s.name, func(t *testing.T) { s.run(t, env) })
+				t.Run(s.name, func(t *testing.T) {
+					if s.client != "" {
+						report(t, kind, s.client, s.scenario)
+					}
+					s.run(t, env)
+				})
 				t.Logf("%s/%s took %v", kind, s.name, time.Since(began).Round(time.Millisecond))
 				restoreEnsemble(t, e)
 			}
 		})
 	}
+}
+
+// startEnsembleReported starts the 3-server ensemble of kind and records
+// in the table whether it came up: when it does not, the suites' rows say
+// "not run" and this row says why.
+func startEnsembleReported(t *testing.T, kind string) *harness.Ensemble {
+	t.Helper()
+	const client, scenario = "(servers)", "3-server ensemble starts and elects a leader"
+	up := false
+	t.Cleanup(func() {
+		switch {
+		case up:
+		case t.Skipped():
+			record(kind, client, scenario, skipped, "see "+t.Name()+" in the test log")
+		default:
+			record(kind, client, scenario, failed, "see "+t.Name()+" in the test log")
+		}
+	})
+	e := harness.StartEnsemble(t, kind, 3, ensembleOptions()...)
+	e.Leader(t)
+	up = true
+	record(kind, client, scenario, passed, "")
+	return e
 }
 
 // restoreEnsemble restarts any server a failed suite left stopped, so the
@@ -212,6 +243,6 @@ func lookTool(t *testing.T, install string, paths ...string) string {
 			return found
 		}
 	}
-	harness.MissingTool(t, "%s not found: %s", strings.Join(paths, " or "), install)
+	missingTool(t, "%s not found: %s", strings.Join(paths, " or "), install)
 	return ""
 }

@@ -252,6 +252,7 @@ func sleepOrStop(d time.Duration, stop <-chan struct{}) bool {
 func gozkFailover(t *testing.T, e *harness.Ensemble) {
 	for _, victimRole := range []string{"follower", "leader"} {
 		t.Run(victimRole, func(t *testing.T) {
+			report(t, e.Kind, gozkClientName, "failover: the client's server ("+victimRole+") killed")
 			leader := e.Leader(t)
 			victim := leader
 			if victimRole == "follower" {

@@ -24,25 +24,35 @@ const gozkWait = 20 * time.Second
 // ensembleGoZk runs the go-zookeeper (github.com/go-zookeeper/zk) checks.
 // Each works under its own root znode; the ones that kill servers restart
 // them before they return.
+// Each check is a row of the results table, except failover, whose two
+// cases are rows of their own.
 func ensembleGoZk(t *testing.T, env *ensembleEnv) {
 	for _, tc := range []struct {
-		name string
-		run  func(t *testing.T, e *harness.Ensemble)
+		name, scenario string
+		run            func(t *testing.T, e *harness.Ensemble)
 	}{
-		{"crud", gozkCRUD},
-		{"multi", gozkMulti},
-		{"watches", gozkWatches},
-		{"ttl", gozkTTL},
-		{"container", gozkContainer},
-		{"auth", gozkAuth},
-		{"config", gozkConfig},
-		{"lock", gozkLock},
-		{"failover", gozkFailover},
+		{"crud", "CRUD, stats and errors", gozkCRUD},
+		{"multi", "multi", gozkMulti},
+		{"watches", "watches across servers", gozkWatches},
+		{"ttl", "TTL nodes", gozkTTL},
+		{"container", "container nodes", gozkContainer},
+		{"auth", "digest auth and ACLs", gozkAuth},
+		{"config", "getConfig (/zookeeper/config)", gozkConfig},
+		{"lock", "Lock recipe, 4 clients, leader killed", gozkLock},
+		{"failover", "", gozkFailover},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, env.e) })
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.scenario != "" {
+				report(t, env.e.Kind, gozkClientName, tc.scenario)
+			}
+			tc.run(t, env.e)
+		})
 		restoreEnsemble(t, env.e)
 	}
 }
+
+// gozkClientName is the client column of the go-zookeeper rows.
+const gozkClientName = "go-zookeeper"
 
 // gozkClient is a go-zookeeper connection with a record of the watch
 // notifications the server sent it (all of them, including ones no local

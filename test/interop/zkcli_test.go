@@ -46,10 +46,10 @@ func zkCliPath(t *testing.T) string {
 		p = zkCliDefault
 	}
 	if _, err := os.Stat(p); err != nil {
-		harness.MissingTool(t, "zkCli.sh not found at %s (set ZKCLI): apt-get install zookeeper", p)
+		missingTool(t, "zkCli.sh not found at %s (set ZKCLI): apt-get install zookeeper", p)
 	}
 	if _, err := exec.LookPath("java"); err != nil {
-		harness.MissingTool(t, "java not found: apt-get install default-jre-headless")
+		missingTool(t, "java not found: apt-get install default-jre-headless")
 	}
 	return p
 }
@@ -180,11 +180,13 @@ func lineMatches(got, want string) bool {
 
 func TestZkCli(t *testing.T) {
 	t.Run(harness.KindZooKeeper, func(t *testing.T) {
+		report(t, harness.KindZooKeeper, "zkCli.sh", "transcript (standalone)")
 		trs := zookeeperTranscripts(t)
 		checkZkCliEvents(t, trs)
 		t.Logf("reference transcript, session 1:\n%s", trs[0])
 	})
 	t.Run(harness.KindZkd, func(t *testing.T) {
+		report(t, harness.KindZkd, "zkCli.sh", "transcript (standalone)")
 		want := referenceTranscripts(t)
 		s := harness.Zkd(t)
 		got := transcript(t, s.Addr, session1, session2)
