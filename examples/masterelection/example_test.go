@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"slices"
 	"sort"
 	"sync"
@@ -13,40 +12,6 @@ import (
 	"github.com/zkd-io/zkd/client"
 	"github.com/zkd-io/zkd/internal/servertest"
 )
-
-// cutter is a dialer whose connections the test can cut, refusing new
-// ones until allowed again: a network partition of one node.
-type cutter struct {
-	mu     sync.Mutex
-	conns  []net.Conn
-	refuse bool
-}
-
-func (d *cutter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.refuse {
-		return nil, errors.New("network cut by the test")
-	}
-	var nd net.Dialer
-	nc, err := nd.DialContext(ctx, network, addr)
-	if err == nil {
-		d.conns = append(d.conns, nc)
-	}
-	return nc, err
-}
-
-func (d *cutter) set(refuse bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.refuse = refuse
-	if refuse {
-		for _, c := range d.conns {
-			c.Close()
-		}
-		d.conns = nil
-	}
-}
 
 type interval struct {
 	node       string
@@ -154,7 +119,7 @@ func TestOneMasterAtATime(t *testing.T) {
 	}
 
 	type node struct {
-		cut  *cutter
+		cut  *servertest.Cutter
 		stop context.CancelFunc
 		done chan struct{}
 		err  error
@@ -162,10 +127,10 @@ func TestOneMasterAtATime(t *testing.T) {
 	nodes := map[string]*node{}
 	start := func(name string) {
 		ctx, cancel := context.WithCancel(context.Background())
-		n := &node{cut: &cutter{}, stop: cancel, done: make(chan struct{})}
+		n := &node{cut: &servertest.Cutter{}, stop: cancel, done: make(chan struct{})}
 		nodes[name] = n
 		o := options{server: addr, dir: dir, name: name, session: 800 * time.Millisecond,
-			clientOp: []client.Option{client.WithDialer(n.cut.dial)},
+			clientOp: []client.Option{client.WithDialer(n.cut.Dial)},
 			onConn: func(c *client.Conn) {
 				r.mu.Lock()
 				r.sessions[name] = append(r.sessions[name], c)
@@ -176,7 +141,7 @@ func TestOneMasterAtATime(t *testing.T) {
 			n.err = runNode(ctx, o, r.work(name))
 		}()
 		t.Cleanup(func() {
-			n.cut.set(false)
+			n.cut.Set(false)
 			cancel()
 			<-n.done
 		})
@@ -193,7 +158,7 @@ func TestOneMasterAtATime(t *testing.T) {
 	// 1. The master is cut off: it stops at once; b takes over when the
 	// server expires a's session. Back, a finds its session expired and
 	// queues up again with a new one.
-	nodes["a"].cut.set(true)
+	nodes["a"].cut.Set(true)
 	cutAt := time.Now()
 	tookOver := r.waitMaster(t, "b")
 	r.mu.Lock()
@@ -208,7 +173,7 @@ func TestOneMasterAtATime(t *testing.T) {
 		t.Errorf("a worked on %v after its network was cut, want it to stop at once", stopped)
 	}
 	t.Logf("a stopped %v after the cut; b took over %v after it", aLast.Sub(cutAt).Round(time.Millisecond), tookOver.Sub(cutAt).Round(time.Millisecond))
-	nodes["a"].cut.set(false)
+	nodes["a"].cut.Set(false)
 	waitCond(t, "a back with a second session, queued", func() bool { return r.sessionCount("a") == 2 && candidates() == 3 })
 
 	// 2. The master's session is closed under it (by another connection
@@ -216,7 +181,7 @@ func TestOneMasterAtATime(t *testing.T) {
 	// b is kept off the network meanwhile, or its client would take
 	// the session back.
 	b := r.session("b")
-	nodes["b"].cut.set(true)
+	nodes["b"].cut.Set(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	thief, err := client.Connect(ctx, addr, client.WithSession(b.SessionID(), b.SessionPassword()))
@@ -225,7 +190,7 @@ func TestOneMasterAtATime(t *testing.T) {
 	}
 	thief.Close()
 	r.waitMaster(t, "c")
-	nodes["b"].cut.set(false)
+	nodes["b"].cut.Set(false)
 	waitCond(t, "b back with a second session, queued", func() bool { return r.sessionCount("b") == 2 && candidates() == 3 })
 
 	// 3. The master shuts down: it resigns, a (next in line) takes over.

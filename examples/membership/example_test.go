@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -12,40 +11,6 @@ import (
 	"github.com/zkd-io/zkd/client"
 	"github.com/zkd-io/zkd/internal/servertest"
 )
-
-// cutter is a dialer whose connections the test can cut, refusing new
-// ones until allowed again: a network partition of one member.
-type cutter struct {
-	mu     sync.Mutex
-	conns  []net.Conn
-	refuse bool
-}
-
-func (d *cutter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.refuse {
-		return nil, errors.New("network cut by the test")
-	}
-	var nd net.Dialer
-	nc, err := nd.DialContext(ctx, network, addr)
-	if err == nil {
-		d.conns = append(d.conns, nc)
-	}
-	return nc, err
-}
-
-func (d *cutter) set(refuse bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.refuse = refuse
-	if refuse {
-		for _, c := range d.conns {
-			c.Close()
-		}
-		d.conns = nil
-	}
-}
 
 // cluster runs members and keeps each one's latest view.
 type cluster struct {
@@ -58,7 +23,7 @@ type cluster struct {
 }
 
 type running struct {
-	cut  *cutter
+	cut  *servertest.Cutter
 	stop context.CancelFunc
 	done chan struct{}
 	err  error
@@ -66,9 +31,9 @@ type running struct {
 
 func (cl *cluster) start(name string, session time.Duration) *running {
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &running{cut: &cutter{}, stop: cancel, done: make(chan struct{})}
+	m := &running{cut: &servertest.Cutter{}, stop: cancel, done: make(chan struct{})}
 	o := options{server: cl.addr, dir: "/cluster/members", name: name, addr: "addr-of-" + name,
-		session: session, clientOp: []client.Option{client.WithDialer(m.cut.dial)}}
+		session: session, clientOp: []client.Option{client.WithDialer(m.cut.Dial)}}
 	cl.mu.Lock()
 	cl.members[name] = m
 	cl.mu.Unlock()
@@ -81,7 +46,7 @@ func (cl *cluster) start(name string, session time.Duration) *running {
 		})
 	}()
 	cl.t.Cleanup(func() {
-		m.cut.set(false)
+		m.cut.Set(false)
 		cancel()
 		<-m.done
 	})
@@ -139,9 +104,9 @@ func TestViewsConverge(t *testing.T) {
 
 	// m3 is cut off: the others drop it when its session expires. Back on
 	// the network it joins again with a new session.
-	m3.cut.set(true)
+	m3.cut.Set(true)
 	cl.converge("m1 m4", "m1", "m4")
-	m3.cut.set(false)
+	m3.cut.Set(false)
 	cl.converge("m1 m3 m4", "m1", "m3", "m4")
 
 	// An operator deletes m4's znode: m4 notices and joins again.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -14,40 +13,6 @@ import (
 	"github.com/zkd-io/zkd/internal/servertest"
 	"github.com/zkd-io/zkd/recipe"
 )
-
-// cutter is a dialer whose connections the test can cut, refusing new
-// ones until allowed again: a network partition of one instance.
-type cutter struct {
-	mu     sync.Mutex
-	conns  []net.Conn
-	refuse bool
-}
-
-func (d *cutter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.refuse {
-		return nil, errors.New("network cut by the test")
-	}
-	var nd net.Dialer
-	nc, err := nd.DialContext(ctx, network, addr)
-	if err == nil {
-		d.conns = append(d.conns, nc)
-	}
-	return nc, err
-}
-
-func (d *cutter) set(refuse bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.refuse = refuse
-	if refuse {
-		for _, c := range d.conns {
-			c.Close()
-		}
-		d.conns = nil
-	}
-}
 
 // view is what a client following the registry sees last.
 type view struct {
@@ -151,8 +116,8 @@ func TestClientsFollowInstances(t *testing.T) {
 	bDone := make(chan error, 1)
 	go func() { bDone <- serveInstance(ctx, bConn, with("b", "10.0.0.2:80")) }()
 	// c is cut off the network; its short session expires.
-	cut := &cutter{}
-	short := with("c", "10.0.0.3:80", client.WithDialer(cut.dial))
+	cut := &servertest.Cutter{}
+	short := with("c", "10.0.0.3:80", client.WithDialer(cut.Dial))
 	short.session = 800 * time.Millisecond
 	startInstance(t, short)
 	waitFor(t, 5*time.Second, "a=10.0.0.1:80 b=10.0.0.2:80 c=10.0.0.3:80", views...)
@@ -174,14 +139,14 @@ func TestClientsFollowInstances(t *testing.T) {
 	}
 	waitFor(t, 2*time.Second, "c=10.0.0.3:80", views...)
 
-	cut.set(true)
+	cut.Set(true)
 	start := time.Now()
 	waitFor(t, 5*time.Second, "", views...)
 	if took := time.Since(start); took < 400*time.Millisecond {
 		t.Errorf("c left the views %v after its network was cut, want no sooner than its session expired", took)
 	}
 	// Back on the network, c finds its session expired and registers again.
-	cut.set(false)
+	cut.Set(false)
 	waitFor(t, 5*time.Second, "c=10.0.0.3:80", views...)
 
 	startInstance(t, with("d", "10.0.0.4:80"))
