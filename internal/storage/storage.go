@@ -329,9 +329,17 @@ func (s *Storage) openWAL(start *walpb.Snapshot) (*wal.WAL, []byte, *raftpb.Hard
 }
 
 func (s *Storage) corruptWAL(err error) error {
-	return fmt.Errorf("storage: the WAL in %s is corrupt, and not just by a torn write at its end, so zkd refuses to start: %w; "+
+	// etcd names the segment only for some damage (a CRC mismatch of a
+	// well-formed record); a flipped byte elsewhere gives a bare decoding
+	// error. zkd's own reader says which file and where.
+	where := ""
+	var we *WALError
+	if _, rerr := ReadWAL(s.walDir, func(*WALRecord) error { return nil }); errors.As(rerr, &we) {
+		where = fmt.Sprintf(" (first bad record: %s)", we)
+	}
+	return fmt.Errorf("storage: the WAL in %s is corrupt, and not just by a torn write at its end, so zkd refuses to start: %w%s; "+
 		"restore this server's data directories from a backup, or move them away and let the server rejoin the ensemble from its peers",
-		s.walDir, err)
+		s.walDir, err, where)
 }
 
 // Save appends entries and the HardState to the WAL in one write; it syncs
@@ -360,6 +368,7 @@ func (s *Storage) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 		s.fsyncs.Add(1)
 		s.noteSync("WAL append", func() string { return walTail(s.walDir) }, time.Duration(took))
 	}
+	noteSynced(s.walDir, mustSync)
 	return nil
 }
 
@@ -440,6 +449,7 @@ func (s *Storage) RecordSnapshot(meta SnapshotMeta) error {
 	s.fsyncs.Add(1)
 	s.recorded[[2]uint64{meta.Term, meta.Index}] = true
 	s.recordedIndex = max(s.recordedIndex, meta.Index)
+	noteSynced(s.walDir, true)
 	return nil
 }
 

@@ -32,12 +32,23 @@
 // delays (skipped with a message when the kernel has no netem); damage to
 // one stopped server's newest WAL segment or snapshot, or its whole data
 // dir, after which it must refuse to start with a message naming the damage
-// or rejoin cleanly. After every run the faults are healed and every server
-// must report the same zxid and tree digest (srvr Zxid, mntr
-// zk_tree_digest), and the workload checks read through every server.
+// or rejoin cleanly; a power loss on one server of any role (lose-unsynced:
+// SIGKILL, then every WAL byte written after its last fsync is zeroed and
+// newer segments removed, see unsynced_test.go). After every run the faults
+// are healed and every server must report the same zxid and tree digest
+// (srvr Zxid, mntr zk_tree_digest), and the workload checks read through
+// every server.
 //
-// Not covered here: losing un-fsynced writes inside the storage layer (that
-// needs a fault hook in internal/storage under a build tag).
+// The zkd binary is built with -tags failpoints (TestMain adds it to
+// ZKD_BUILD_FLAGS): internal/storage then records, after every WAL fsync,
+// where the synced part of the log ends (storage.FailpointSyncedFile),
+// which is what lose-unsynced cuts back to. A ZKD_BINARY from outside must
+// be built with the tag, or that nemesis fails the run.
+//
+// Not covered here: losing un-fsynced data outside the WAL (snapshot files
+// are fsynced before they are renamed into use), losing directory changes
+// that were not followed by a directory fsync, and a power loss on several
+// servers at once.
 //
 // Every run's operations, faults, violations and lost acknowledged writes
 // are summed in a table logged at the end (make chaos-long writes it to
@@ -53,7 +64,7 @@
 //
 //	(default)            short mode: a few bounded runs with fixed, logged seeds,
 //	                     under about two minutes on two cores
-//	ZKD_CHAOS=ci         every nemesis alone for 25s, fixed seeds (about six
+//	ZKD_CHAOS=ci         every nemesis alone for 25s, fixed seeds (about seven
 //	                     minutes; .ci/run runs it after the short mode)
 //	ZKD_CHAOS=long       more, longer runs, 3 and 5 servers, time-based seeds
 //	ZKD_CHAOS_DURATION=d long mode: repeat the runs until d (e.g. 2h) has passed

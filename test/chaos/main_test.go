@@ -12,7 +12,11 @@ import (
 	"github.com/zkd-io/zkd/test/harness"
 )
 
-func TestMain(m *testing.M) { harness.Main(m) }
+func TestMain(m *testing.M) {
+	// The lose-unsynced nemesis needs zkd's storage failpoints (unsynced_test.go).
+	os.Setenv("ZKD_BUILD_FLAGS", failpointBuildFlags(os.Getenv("ZKD_BUILD_FLAGS")))
+	harness.Main(m)
+}
 
 // Environment knobs; see the package doc.
 const (

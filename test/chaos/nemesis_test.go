@@ -32,6 +32,7 @@ var faultTable = map[string]fault{
 	"one-way":        {"one-way", [2]time.Duration{2 * time.Second, 4 * time.Second}, injectOneWay},
 	"delay":          {"delay", [2]time.Duration{2 * time.Second, 4 * time.Second}, injectDelay},
 	"disk":           {"disk", [2]time.Duration{0, 0}, injectDisk},
+	"lose-unsynced":  {"lose-unsynced", [2]time.Duration{500 * time.Millisecond, 2 * time.Second}, injectLoseUnsynced},
 }
 
 // prepareFaults resolves the spec's fault names, dropping the delay
