@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -158,7 +159,9 @@ func TestZooKeeperEnsemble(t *testing.T) {
 	if entries, _ := os.ReadDir(e.Servers[follower].DataDir); len(entries) != 1 || entries[0].Name() != "myid" {
 		t.Errorf("after Wipe: data dir holds %v, want only myid", entries)
 	}
-	if _, err := c.Create("/wiped", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+	// The client may have been on the stopped follower: its request then
+	// fails with the connection, and is retried on another server.
+	if err := createRetrying(c, "/wiped", 15*time.Second); err != nil {
 		t.Fatalf("create /wiped: %v", err)
 	}
 	e.Restart(t, follower)
@@ -229,6 +232,25 @@ func groupsInclude(t *testing.T, pid int, gid uint32) bool {
 }
 
 // connectAll opens a session through every server of the ensemble.
+// createRetrying creates path, retrying for up to d while the client's
+// connection is lost; a retry that finds the node (an earlier attempt was
+// applied) succeeds.
+func createRetrying(c *zk.Conn, path string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for attempt := 0; ; attempt++ {
+		_, err := c.Create(path, nil, 0, zk.WorldACL(zk.PermAll))
+		switch {
+		case err == nil, attempt > 0 && errors.Is(err, zk.ErrNodeExists):
+			return nil
+		case !errors.Is(err, zk.ErrConnectionClosed) && !errors.Is(err, zk.ErrNoServer) && !errors.Is(err, zk.ErrSessionMoved):
+			return err
+		case time.Now().After(deadline):
+			return fmt.Errorf("still failing after %v: %w", d, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func connectAll(t *testing.T, e *Ensemble) *zk.Conn {
 	t.Helper()
 	c, events, err := zk.Connect(e.Addrs(), 10*time.Second, zk.WithLogger(tLogger{t}))
