@@ -117,7 +117,7 @@ func newConn(connectString string, opts ...Option) (*Conn, error) {
 	if o.defaultWatcher != nil {
 		c.watches.notify = c.notify
 	}
-	c.events = newMailbox(sessionEventLimit, &c.wg, c.pumpsQuit)
+	c.events = newMailbox(sessionBuffer, sessionEventLimit, &c.wg, c.pumpsQuit)
 	return c, nil
 }
 

@@ -52,10 +52,13 @@
 // AddWatch sets a persistent (or persistent recursive) watch and returns a
 // channel that receives every matching event until RemoveWatches or
 // RemoveWatch removes it (the last event is then EventPersistentWatchRemoved)
-// or the session ends; the channel is then closed. Persistent watch channels
-// and the session channel are backed by an unbounded queue, so a slow reader
-// never blocks the connection, but an unread channel grows without bound:
-// read them, or remove the watch.
+// or the session ends; the channel is then closed. A persistent watch's
+// channel holds 1024 unread events; beyond that it is backed by an
+// unbounded queue, so a slow reader never blocks the
+// connection, but an unread channel grows without bound: read them, or
+// remove the watch. The ordering guarantee above holds for them while at
+// most 1024 events are unread; events queued beyond that reach the channel
+// as the reader drains it, possibly after later replies.
 //
 // Session state changes (SyncConnected, ConnectedReadOnly, Disconnected,
 // Expired, AuthFailed, Closed) are sent as EventNone events on the channel

@@ -72,7 +72,7 @@ func FuzzReplies(f *testing.F) {
 				r.watch = &watcher{kind: o.watch, path: "/p", ch: make(chan Event, 1)}
 				if o.watch >= kindPersistent {
 					r.watch.ch = nil
-					r.watch.box = newMailbox(0, &c.wg, c.pumpsQuit)
+					r.watch.box = newMailbox(watchBuffer, 0, &c.wg, c.pumpsQuit)
 				}
 			}
 			c.pending = append(c.pending, r)

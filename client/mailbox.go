@@ -2,9 +2,17 @@ package client
 
 import "sync"
 
-// mailboxBuffer is the channel capacity of persistent watch and session
-// event channels; events beyond it wait in the mailbox's queue.
-const mailboxBuffer = 16
+// watchBuffer is the channel capacity of a persistent watch's channel;
+// events beyond it wait in the mailbox's queue. An event
+// that fits is in the channel before the reader goroutine reads the next
+// reply, which is what keeps ZooKeeper's "event before newer data"
+// guarantee observable; 1024 covers the burst a server sends when it
+// catches up after seconds of partition (the chaos watch workload saw 35),
+// at about 56 KB per channel.
+const watchBuffer = 1024
+
+// sessionBuffer is the channel capacity of the session event channel.
+const sessionBuffer = 16
 
 // mailbox delivers an ordered stream of events to a channel without ever
 // blocking the sender (the connection's reader goroutine): when the channel
@@ -23,8 +31,8 @@ type mailbox struct {
 	closed  bool // no more events; ch is closed once q is drained
 }
 
-func newMailbox(limit int, wg *sync.WaitGroup, quit <-chan struct{}) *mailbox {
-	return &mailbox{ch: make(chan Event, mailboxBuffer), limit: limit, wg: wg, quit: quit}
+func newMailbox(buffer, limit int, wg *sync.WaitGroup, quit <-chan struct{}) *mailbox {
+	return &mailbox{ch: make(chan Event, buffer), limit: limit, wg: wg, quit: quit}
 }
 
 // put queues ev. It never blocks.

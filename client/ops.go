@@ -352,7 +352,7 @@ func (c *Conn) AddWatch(ctx context.Context, path string, mode AddWatchMode) (<-
 		return nil, badArgs(proto.OpAddWatch, path, "unknown add watch mode %d", int32(mode))
 	}
 	r := newRequest(proto.OpAddWatch, path, &proto.AddWatchRequest{Path: c.serverPath(path), Mode: int32(mode)}, nil)
-	r.watch = &watcher{kind: k, path: path, box: newMailbox(0, &c.wg, c.pumpsQuit)}
+	r.watch = &watcher{kind: k, path: path, box: newMailbox(watchBuffer, 0, &c.wg, c.pumpsQuit)}
 	if err := c.call(ctx, r); err != nil {
 		return nil, err
 	}
