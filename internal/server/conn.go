@@ -49,17 +49,23 @@ type conn struct {
 
 	received, sent atomic.Int64
 	lastZxid       atomic.Int64
-	lastOp         atomic.Value // lastRequest: the newest request, for cons
+	// For cons: the opcode of the newest answered request that ZooKeeper
+	// names (lop; 0 before any), and the newest request's xid (lcxid; -1
+	// before any). Plain atomics: noteRequest runs for every request.
+	lastOp   atomic.Int32
+	lastCxid atomic.Int64
 	lat            latency
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
-	return &conn{
+	c := &conn{
 		s: s, nc: nc, ip: host, remote: nc.RemoteAddr().String(), since: time.Now(),
 		in: make(chan *request, inQueue), wake: make(chan struct{}, 1),
 		outWake: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
+	c.lastCxid.Store(-1)
+	return c
 }
 
 func (s *Server) acceptLoop() {

@@ -153,26 +153,14 @@ func (s *Server) Conns() []fourlw.ConnInfo {
 	out := make([]fourlw.ConnInfo, 0, len(cs))
 	for _, c := range cs {
 		minMs, avgMs, maxMs, lastMs, _ := c.lat.snapshot()
-		last, ok := c.lastOp.Load().(lastRequest)
-		if !ok {
-			last.cxid = -1 // no request answered yet: cons omits lcxid
-		}
 		out = append(out, fourlw.ConnInfo{
 			Remote: c.remote, InterestOps: 1, Received: c.received.Load(), Sent: c.sent.Load(),
-			SessionID: c.session.Load(), LastOp: last.op, LastZxid: c.lastZxid.Load(), LastCxid: last.cxid,
+			SessionID: c.session.Load(), LastOp: fourlw.LastOpName(c.lastOp.Load()), LastZxid: c.lastZxid.Load(), LastCxid: c.lastCxid.Load(),
 			Timeout: int(c.timeout / time.Millisecond), LastLatency: lastMs,
 			MinLatency: minMs, AvgLatency: int64(avgMs), MaxLatency: maxMs, Established: c.since,
 		})
 	}
 	return out
-}
-
-// lastRequest is what cons prints about a connection's last answered
-// request: lop (ZooKeeper's four-letter operation name) and lcxid (its
-// xid). It is what conn.lastOp holds.
-type lastRequest struct {
-	op   string
-	cxid int64
 }
 
 // noteRequest records a request being answered, as ZooKeeper's
@@ -181,12 +169,10 @@ type lastRequest struct {
 // ZooKeeper gives no name (auth, sasl) keep the previous name. Only the
 // connection's processor goroutine calls it.
 func (c *conn) noteRequest(op proto.OpCode, xid int32) {
-	name := fourlw.LastOpName(int32(op))
-	if name == "" {
-		prev, _ := c.lastOp.Load().(lastRequest)
-		name = prev.op
+	if fourlw.LastOpName(int32(op)) != "" {
+		c.lastOp.Store(int32(op))
 	}
-	c.lastOp.Store(lastRequest{op: name, cxid: int64(xid)})
+	c.lastCxid.Store(int64(xid))
 }
 
 // Conf implements fourlw.Source.
