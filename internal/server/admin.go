@@ -382,7 +382,6 @@ func (a adminSource) ResetStats() {
 		r.ResetStats()
 		return
 	}
-	a.s.stats.lat.reset()
 	a.s.stats.received.Store(0)
 	a.s.stats.sent.Store(0)
 	// ZooKeeper's ServerStats.reset also resets every ServerMetrics

@@ -43,7 +43,7 @@ func (s *Server) fourLetterAllowed(cmd string) bool {
 
 // Stats implements fourlw.Source.
 func (s *Server) Stats() fourlw.Stats {
-	minMs, avgMs, maxMs, _, _ := s.stats.lat.snapshot()
+	minMs, avgMs, maxMs := s.stats.requestLatency()
 	s.mu.RLock()
 	t := s.fsm.Tree()
 	nodes := t.Len()

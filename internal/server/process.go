@@ -266,7 +266,7 @@ func (c *conn) finish(req *request) {
 	defer func() {
 		c.s.stats.outstanding.Add(-1)
 		took := time.Since(req.start)
-		c.lat.observe(took, &c.s.stats.lat)
+		c.lat.add(took.Microseconds())
 		c.s.stats.requestDone(req.kind == kindWrite, took)
 	}()
 	if req.err != proto.ErrOK {

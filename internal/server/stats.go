@@ -17,7 +17,6 @@ type serverStats struct {
 	outstanding    atomic.Int64
 	expired        atomic.Int64
 	pendingSyncs   atomic.Int64
-	lat            latency
 	// readLat and updateLat are ZooKeeper's readlatency and updatelatency
 	// summaries: requests answered without a log entry (reads, pings,
 	// syncs, watch and auth requests), and requests that went through
@@ -37,7 +36,26 @@ func (s *serverStats) requestDone(update bool, d time.Duration) {
 	}
 }
 
-// latency keeps min / avg / max of request latencies, in microseconds.
+// requestLatency is srvr's "Latency min/avg/max" in milliseconds: every
+// request is in exactly one of the two summaries, so they hold it.
+func (s *serverStats) requestLatency() (minMs int64, avgMs float64, maxMs int64) {
+	count := s.readLat.count.Load() + s.updateLat.count.Load()
+	if count == 0 {
+		return 0, 0, 0
+	}
+	minUs, maxUs := int64(0), int64(0) // value + 1; 0 = none, as in the summaries
+	for _, l := range []*latencySummary{&s.readLat, &s.updateLat} {
+		if m := l.minUs.Load(); m > 0 && (minUs == 0 || m < minUs) {
+			minUs = m
+		}
+		maxUs = max(maxUs, l.maxUs.Load())
+	}
+	sumUs := s.readLat.sumUs.Load() + s.updateLat.sumUs.Load()
+	return max(minUs-1, 0) / 1000, float64(sumUs) / float64(count) / 1000, max(maxUs-1, 0) / 1000
+}
+
+// latency keeps min / avg / max of one connection's request latencies, in
+// microseconds, for cons.
 type latency struct {
 	mu                  sync.Mutex
 	count               int64
@@ -57,13 +75,6 @@ func (l *latency) add(us int64) {
 	l.total += us
 	l.lastUs = us
 	l.mu.Unlock()
-}
-
-// observe records d in l and in the server-wide g.
-func (l *latency) observe(d time.Duration, g *latency) {
-	us := d.Microseconds()
-	l.add(us)
-	g.add(us)
 }
 
 // snapshot returns min, avg and max in milliseconds, as ZooKeeper reports.
