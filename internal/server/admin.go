@@ -375,13 +375,8 @@ func (a adminSource) Restore(r io.Reader) (int64, error) {
 	return o.res.Zxid, nil
 }
 
-// ResetStats is srst. The server's own implementation wins when it has one,
-// so that the four-letter word and the admin command agree.
+// ResetStats is srst, for the four-letter word and the admin command alike.
 func (a adminSource) ResetStats() {
-	if r, ok := any(a.s).(fourlw.StatsResetter); ok {
-		r.ResetStats()
-		return
-	}
 	a.s.stats.received.Store(0)
 	a.s.stats.sent.Store(0)
 	// ZooKeeper's ServerStats.reset also resets every ServerMetrics
@@ -392,10 +387,6 @@ func (a adminSource) ResetStats() {
 
 // ResetConnStats is crst: every connection's packet counts and latencies.
 func (a adminSource) ResetConnStats() {
-	if r, ok := any(a.s).(fourlw.ConnStatsResetter); ok {
-		r.ResetConnStats()
-		return
-	}
 	for _, c := range a.s.openConns() {
 		c.received.Store(0)
 		c.sent.Store(0)
@@ -413,9 +404,6 @@ func (a adminSource) ResetConnStats() {
 // It stops as soon as the limit is reached: the cost is bounded by lim
 // plus the paths of the connection being listed when the limit is hit.
 func (a adminSource) WatchesBySession(lim fourlw.WatchLimit) ([]fourlw.SessionWatches, int) {
-	if wl, ok := any(a.s).(fourlw.WatchLister); ok {
-		return wl.WatchesBySession(lim)
-	}
 	s := a.s
 	conns := s.openConns()
 	slices.SortFunc(conns, func(x, y *conn) int { return cmp.Compare(x.session.Load(), y.session.Load()) })
@@ -460,9 +448,6 @@ func (a adminSource) WatchesBySession(lim fourlw.WatchLimit) ([]fourlw.SessionWa
 // same bound. A path's session list may be incomplete when the listing was
 // cut; the closing line says how much is missing.
 func (a adminSource) WatchesByPath(lim fourlw.WatchLimit) ([]fourlw.PathWatches, int) {
-	if wl, ok := any(a.s).(fourlw.WatchLister); ok {
-		return wl.WatchesByPath(lim)
-	}
 	bySession, omitted := a.WatchesBySession(lim)
 	byPath := map[string][]int64{}
 	for _, sw := range bySession {
