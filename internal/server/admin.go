@@ -230,16 +230,24 @@ func (a adminSource) Ensemble() admin.Ensemble {
 	return e
 }
 
-// Sessions lists the sessions owning ephemeral nodes. Expiry is left zero:
-// the session tracker does not expose its deadlines.
+// Sessions lists the sessions this server tracks or that own ephemeral
+// nodes, from the same data as the dump four-letter word: each tracked
+// session's deadline is its Expiry.
 func (a adminSource) Sessions() []admin.Session {
-	s := a.s
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t := s.fsm.Tree()
-	var out []admin.Session
-	for _, id := range t.EphemeralSessions() {
-		out = append(out, admin.Session{ID: id, Ephemerals: t.Ephemerals(id)})
+	d := a.s.Dump()
+	ids := make([]int64, 0, len(d.Sessions))
+	for id := range d.Sessions {
+		ids = append(ids, id)
+	}
+	for id := range d.Ephemerals {
+		if _, tracked := d.Sessions[id]; !tracked {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	out := make([]admin.Session, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, admin.Session{ID: id, Expiry: d.Sessions[id], Ephemerals: d.Ephemerals[id]})
 	}
 	return out
 }
