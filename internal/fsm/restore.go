@@ -56,17 +56,11 @@ func PeekSnapshot(b []byte) (zxid int64, digest uint64, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
-	r := jute.NewReader(frame)
-	magic, version := r.String(), r.Int()
-	epoch, counter := r.Long(), r.Long()
-	r.Long() // applied index
-	if version >= 2 {
-		digest = uint64(r.Long())
-	}
-	if r.Err() != nil || magic != snapMagic || (version != 1 && version != snapVersion) {
+	h, err := readSnapHeader(jute.NewReader(frame))
+	if err != nil {
 		return 0, 0, false
 	}
-	return epoch<<32 | counter, digest, true
+	return h.epoch<<32 | h.counter, h.digest, true
 }
 
 // restore applies an OpRestore entry. A snapshot that does not decode or

@@ -109,6 +109,33 @@ func (f *FSM) Snapshot() func(io.Writer) error {
 	}
 }
 
+// snapHeader is the first frame of a snapshot stream.
+type snapHeader struct {
+	version        int32
+	epoch, counter int64
+	applied        uint64
+	digest         uint64 // 0 in version 1
+}
+
+func readSnapHeader(r *jute.Reader) (snapHeader, error) {
+	var h snapHeader
+	if m := r.String(); m != snapMagic {
+		return h, fmt.Errorf("snapshot: bad magic %q", m)
+	}
+	h.version = r.Int()
+	if h.version != 1 && h.version != snapVersion {
+		return h, fmt.Errorf("snapshot: unsupported version %d", h.version)
+	}
+	h.epoch, h.counter, h.applied = r.Long(), r.Long(), uint64(r.Long())
+	if h.version >= 2 {
+		h.digest = uint64(r.Long())
+	}
+	if r.Err() != nil {
+		return h, fmt.Errorf("snapshot: header: %w", r.Err())
+	}
+	return h, nil
+}
+
 // Restore replaces the whole state with a snapshot stream.
 func (f *FSM) Restore(in io.Reader) error {
 	br := bufio.NewReaderSize(in, 64<<10)
@@ -125,21 +152,11 @@ func (f *FSM) Restore(in io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if m := r.String(); m != snapMagic {
-		return fmt.Errorf("snapshot: bad magic %q", m)
+	h, err := readSnapHeader(r)
+	if err != nil {
+		return err
 	}
-	version := r.Int()
-	if version != 1 && version != snapVersion {
-		return fmt.Errorf("snapshot: unsupported version %d", version)
-	}
-	epoch, counter, applied := r.Long(), r.Long(), uint64(r.Long())
-	var digest uint64
-	if version >= 2 {
-		digest = uint64(r.Long())
-	}
-	if r.Err() != nil {
-		return fmt.Errorf("snapshot: header: %w", r.Err())
-	}
+	version, epoch, counter, applied, digest := h.version, h.epoch, h.counter, h.applied, h.digest
 	if r, err = next("sessions"); err != nil {
 		return err
 	}
