@@ -319,10 +319,7 @@ func runGet(sh *shell, p *parsedArgs) error {
 		fmt.Fprintln(sh.out, string(data))
 	}
 	sh.res.setData(data)
-	sh.res.setStat(st)
-	if p.has("s") {
-		printStat(sh.out, st)
-	}
+	sh.stat(st, p.has("s"))
 	return nil
 }
 
@@ -338,10 +335,7 @@ func runSet(sh *shell, p *parsedArgs) error {
 	if err != nil {
 		return wrap(err)
 	}
-	sh.res.setStat(st)
-	if p.has("s") {
-		printStat(sh.out, st)
-	}
+	sh.stat(st, p.has("s"))
 	return nil
 }
 
@@ -429,8 +423,7 @@ func runStat(sh *shell, p *parsedArgs) error {
 	if st == nil {
 		return failc(proto.ErrNoNode, "Node does not exist: %s", p.args[1])
 	}
-	sh.res.setStat(st)
-	printStat(sh.out, st)
+	sh.stat(st, true)
 	return nil
 }
 
@@ -446,10 +439,7 @@ func runGetACL(sh *shell, p *parsedArgs) error {
 		fmt.Fprintln(sh.out, aclString(a))
 	}
 	sh.res.setACL(acl)
-	sh.res.setStat(st)
-	if p.has("s") {
-		printStat(sh.out, st)
-	}
+	sh.stat(st, p.has("s"))
 	return nil
 }
 
@@ -481,10 +471,7 @@ func runSetACL(sh *shell, p *parsedArgs) error {
 	if err != nil {
 		return wrap(err)
 	}
-	sh.res.setStat(st)
-	if p.has("s") {
-		printStat(sh.out, st)
-	}
+	sh.stat(st, p.has("s"))
 	return nil
 }
 
@@ -639,10 +626,7 @@ func runConfig(sh *shell, p *parsedArgs) error {
 	}
 	fmt.Fprintln(sh.out, cfg)
 	sh.res.Config = &cfg
-	sh.res.setStat(st)
-	if p.has("s") {
-		printStat(sh.out, st)
-	}
+	sh.stat(st, p.has("s"))
 	return nil
 }
 
@@ -728,10 +712,7 @@ func runReconfig(sh *shell, p *parsedArgs) error {
 	fmt.Fprintln(sh.out, "Committed new configuration:\n"+string(cfg))
 	committed := string(cfg)
 	sh.res.Config = &committed
-	sh.res.setStat(st)
-	if p.has("s") {
-		printStat(sh.out, st)
-	}
+	sh.stat(st, p.has("s"))
 	return nil
 }
 
@@ -753,4 +734,13 @@ func buildVersion() string {
 		v = bi.Main.Version
 	}
 	return "zkd zkcli " + v + " (ZooKeeper 3.9 protocol)"
+}
+
+// stat records a command's Stat for -json and prints it when show (the -s
+// flag, or stat itself) asks.
+func (sh *shell) stat(st *proto.Stat, show bool) {
+	sh.res.setStat(st)
+	if show {
+		printStat(sh.out, st)
+	}
 }
