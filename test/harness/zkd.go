@@ -29,13 +29,18 @@ var shared struct {
 // removes the zkd binary they shared.
 //
 //	func TestMain(m *testing.M) { harness.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain with more to do after the
+// tests: it runs them, removes the shared zkd build and returns the exit
+// code.
+func Run(m *testing.M) int {
 	shared.active.Store(true)
 	code := m.Run()
 	if shared.dir != "" {
 		os.RemoveAll(shared.dir)
 	}
-	os.Exit(code)
+	return code
 }
 
 // Zkd starts this module's zkd server (cmd/zkd, built once per test binary)
