@@ -54,7 +54,7 @@ type conn struct {
 	// before any). Plain atomics: noteRequest runs for every request.
 	lastOp   atomic.Int32
 	lastCxid atomic.Int64
-	lat            latency
+	lat      latency
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
