@@ -97,8 +97,8 @@ func (e *WALError) Unwrap() error { return e.Err }
 // ReadWAL reads every segment in walDir in order, calling fn with each
 // record, and checks the checksum chain across segments. Files are opened
 // read-only and no lock is taken. It stops at the first damaged record with
-// a *WALError; a torn record at the very end of the last segment is not
-// damage (see WALEnd.Torn). An error returned by fn stops the read and is
+// a *WALError; a torn record at the very end of the last segment, with no
+// complete records after it, is not damage (see WALEnd.Torn). An error returned by fn stops the read and is
 // returned as is.
 func ReadWAL(walDir string, fn func(*WALRecord) error) (WALEnd, error) {
 	var end WALEnd
@@ -144,6 +144,9 @@ func readSegment(path, name string, last, chained bool, prevCRC uint32, end *WAL
 		}
 		if err != nil {
 			if last && errors.Is(err, io.ErrUnexpectedEOF) {
+				if cerr := tornOrCorrupt(path, off); cerr != nil {
+					return 0, cerr
+				}
 				end.Torn, end.TornSegment, end.TornOffset, end.TornErr = true, name, off, err
 				return dec.LastCRC(), nil
 			}

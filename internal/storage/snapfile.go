@@ -54,6 +54,10 @@ type SnapshotMeta struct {
 	ConfState *raftpb.ConfState
 }
 
+// SnapshotFileName is the name of the snapshot file for meta inside the
+// snapshot directory.
+func SnapshotFileName(meta SnapshotMeta) string { return snapName(meta.Term, meta.Index) }
+
 func snapName(term, index uint64) string {
 	return fmt.Sprintf("%s%016x-%016x%s", snapPrefix, term, index, snapSuffix)
 }

@@ -316,7 +316,7 @@ func (s *Storage) openWAL(start *walpb.Snapshot) (*wal.WAL, []byte, *raftpb.Hard
 		// fsynced, so raft never acted on it: dropping it loses nothing.
 		// But first make sure it is the end: damage mid-segment can look
 		// the same to etcd's reader.
-		if terr := checkTornTail(s.walDir); terr != nil {
+		if _, terr := ReadWAL(s.walDir, func(*WALRecord) error { return nil }); terr != nil {
 			return nil, nil, nil, nil, s.corruptWAL(terr)
 		}
 		s.log.Warn("WAL ends in a torn write (crash during an append); truncating after the last complete record", "dir", s.walDir, "err", err)

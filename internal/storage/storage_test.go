@@ -366,3 +366,50 @@ func TestCloseTwice(t *testing.T) {
 		t.Fatalf("second Close: got %v, want nil", err)
 	}
 }
+
+// TestFlipInZeroedRecordRefused damages a record that holds a run of zero
+// bytes, as znode data often does. etcd's reader calls such a record torn
+// (a piece of it in one disk sector is all zeros), so only the check for
+// complete records after it tells the damage from a crash's torn tail. Both
+// the server's Open and ReadWAL (behind `zkd wal dump`) must call it
+// corruption at that record.
+func TestFlipInZeroedRecordRefused(t *testing.T) {
+	walDir, snapDir := dirs(t)
+	s, _ := mustOpen(t, walDir, snapDir)
+	ents := mkEnts(1, 30, 1, 20)
+	for _, e := range ents {
+		e.Data = append(e.Data, make([]byte, 1500)...)
+	}
+	saveEach(t, s, ents)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := readAllRecords(t, walDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mid WALRecord
+	for _, r := range recs {
+		if r.Type == WALEntry && r.Entry.GetIndex() == 10 {
+			mid = r
+		}
+	}
+	seg := filepath.Join(walDir, mid.Segment)
+	flipAt(t, seg, mid.Offset+12) // in the entry's header, before the zeros
+	_, end, err := readAllRecords(t, walDir)
+	var we *WALError
+	if !errors.As(err, &we) || we.Path != seg || we.Offset != mid.Offset || !strings.Contains(err.Error(), "complete records follow") {
+		t.Fatalf("ReadWAL: got end %+v, err %v; want corruption at %s:%d", end, err, seg, mid.Offset)
+	}
+	s, _, err = Open(walDir, snapDir, testLogger(t))
+	if err == nil {
+		s.Close()
+		t.Fatal("Open accepted a WAL with a damaged record in the middle")
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("%s at byte offset %d", seg, mid.Offset)) {
+		t.Fatalf("Open: got %v, want it to name %s at byte offset %d", err, seg, mid.Offset)
+	}
+	if _, err := os.Stat(seg + brokenSuffix); err == nil {
+		t.Fatal("the damaged record was repaired away as a torn tail")
+	}
+}

@@ -5,42 +5,35 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"path/filepath"
 
 	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
 	"google.golang.org/protobuf/proto"
 )
 
-// checkTornTail decides whether an unreadable end of the WAL is really a torn
-// write. etcd's reader calls a record torn when the bytes it claims reach
-// into zeros, which a damaged length field in the middle of the last segment
-// also does; repairing then would silently drop acknowledged writes behind
-// the damage. A write torn by a crash is the last thing in the file, so no
-// complete records can follow it: if two consecutive records whose rolling
-// checksums chain are found after the bad one, the log went on past it and
-// the damage is corruption. It returns nil for a genuine torn tail.
-func checkTornTail(walDir string) error {
-	end, err := ReadWAL(walDir, func(*WALRecord) error { return nil })
-	if err != nil {
-		return err
-	}
-	if !end.Torn {
-		return nil
-	}
-	path := filepath.Join(walDir, end.TornSegment)
+// tornOrCorrupt decides whether the unreadable record at off in the last
+// segment is really a torn write. etcd's reader calls a record torn when
+// the bytes it claims reach into zeros, which a damaged length field, or a
+// flipped byte in a record spanning a zeroed sector piece, in the middle of
+// the last segment also produces; repairing then would silently drop
+// acknowledged writes behind the damage. A write torn by a crash is the
+// last thing in the file, so no complete records can follow it: if two
+// consecutive records whose rolling checksums chain are found after the bad
+// one, the log went on past it and the damage is corruption. It returns nil
+// for a genuine torn tail.
+func tornOrCorrupt(path string, off int64) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("storage: reading %s to check its torn end: %w", path, err)
 	}
-	for off := end.TornOffset + 8; off+8 <= int64(len(b)); off += 8 {
-		first, next, ok := walFrame(b, off)
+	for at := off + 8; at+8 <= int64(len(b)); at += 8 {
+		first, next, ok := walFrame(b, at)
 		if !ok {
 			continue
 		}
 		second, _, ok := walFrame(b, next)
 		if ok && second.GetCrc() == crc32.Update(first.GetCrc(), castagnoli, second.GetData()) {
-			return &WALError{Path: path, Offset: end.TornOffset, Err: fmt.Errorf(
-				"the record here is damaged, yet complete records follow it at byte offset %d, so this is not a write torn by a crash", off)}
+			return &WALError{Path: path, Offset: off, Err: fmt.Errorf(
+				"the record here is damaged, yet complete records follow it at byte offset %d, so this is not a write torn by a crash", at)}
 		}
 	}
 	return nil
