@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/zkd-io/zkd/internal/storage"
 )
 
 // waitSnapshots waits until no snapshot is in flight and at least want
@@ -135,8 +137,20 @@ func TestRestartFallsBackWhenNewestSnapshotIsCorrupt(t *testing.T) {
 	before := sm1.snapshotOf()
 	n.Stop()
 
-	files := snapFiles(t, cfg.SnapDir)
-	newest := files[len(files)-1]
+	// The tail may have started one more snapshot that Stop cut short
+	// before the WAL recorded it; recovery ignores such a file. Corrupt the
+	// snapshot recovery would pick, the newest one the WAL records.
+	st, rec, err := storage.Open(cfg.WALDir, cfg.SnapDir, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Snapshot == nil {
+		t.Fatal("no snapshot recorded in the WAL after 3 were taken")
+	}
+	newest := filepath.Join(cfg.SnapDir, storage.SnapshotFileName(*rec.Snapshot))
 	b, err := os.ReadFile(newest)
 	if err != nil {
 		t.Fatal(err)
