@@ -312,6 +312,10 @@ func (s *Server) syncWait(req *request) {
 		err = s.node.WaitApplied(s.ctx(), idx)
 	}
 	req.ok = err == nil
+	// The reply reports the state the sync waited for. It is sent later,
+	// when the sync reaches the head of the queue, and by then the
+	// session's next write (started once this one is done) may be applied.
+	req.res.Zxid = s.lastZxid()
 }
 
 func (s *Server) lastZxid() int64 {
@@ -357,9 +361,15 @@ func (c *conn) serveLocal(req *request) {
 // the same critical section, so no change can slip between the two.
 func (c *conn) read(req *request) {
 	s := c.s
+	if req.kind == kindSync && testHookBeforeSyncReply != nil {
+		testHookBeforeSyncReply(s)
+	}
 	s.mu.RLock()
 	resp, code := s.fsm.Read(req.op, req.rec, c.session.Load(), c.auth)
 	zxid := s.fsm.LastZxid()
+	if req.kind == kindSync {
+		zxid = req.res.Zxid
+	}
 	// multiRead sets no watches, whatever its ops' watch flags say, as in
 	// ZooKeeper.
 	if k, path := watchFor(req, code); k != 0 && s.mayWatch(req, path, c.auth) {
@@ -382,6 +392,11 @@ func (c *conn) read(req *request) {
 // released the server's lock, to widen the window in which a write can be
 // applied.
 var testHookAfterRead func(s *Server, op proto.OpCode)
+
+// testHookBeforeSyncReply, when set by a test, runs when a finished sync is
+// about to be answered, so that the session's next write can be applied
+// first.
+var testHookBeforeSyncReply func(s *Server)
 
 func afterRead(s *Server, req *request) {
 	if testHookAfterRead != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -87,4 +88,40 @@ func (r *raw) header(body ...proto.Record) proto.ReplyHeader {
 		}
 	}
 	return h
+}
+
+// A sync's reply carries the zxid of the state it waited for, as
+// ZooKeeper's does, even when the session's next write, started once the
+// sync finished, is applied before the reply is sent.
+func TestSyncReplyZxidPrecedesNextWrite(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s)
+	r.handshake(proto.ConnectRequest{})
+	testHookBeforeSyncReply = func(hs *Server) {
+		if hs != s {
+			return
+		}
+		before := hs.lastZxid()
+		deadline := time.Now().Add(2 * time.Second)
+		for hs.lastZxid() == before && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if hs.lastZxid() == before {
+			t.Error("the write after the sync was not applied while the sync waited to be answered")
+		}
+	}
+	t.Cleanup(func() { testHookBeforeSyncReply = nil })
+	create := r.send(proto.OpCreate, &proto.CreateRequest{Path: "/s", ACL: proto.OpenACLUnsafe})
+	h := r.header()
+	if h.Xid != create || h.Err != proto.ErrOK {
+		t.Fatalf("create: got xid %d err %v", h.Xid, h.Err)
+	}
+	sync := r.send(proto.OpSync, &proto.SyncRequest{Path: "/s"})
+	set := r.send(proto.OpSetData, &proto.SetDataRequest{Path: "/s", Data: []byte("x"), Version: -1})
+	if got := r.header(); got.Xid != sync || got.Zxid != h.Zxid {
+		t.Errorf("sync reply: xid %d zxid 0x%x, want xid %d zxid 0x%x (the create's)", got.Xid, got.Zxid, sync, h.Zxid)
+	}
+	if got := r.header(); got.Xid != set || got.Zxid <= h.Zxid {
+		t.Errorf("setData reply: xid %d zxid 0x%x, want xid %d after 0x%x", got.Xid, got.Zxid, set, h.Zxid)
+	}
 }
