@@ -20,14 +20,14 @@ func (c *conn) handshake(frame []byte) bool {
 		return false
 	}
 	if !c.s.serving.Load() {
-		c.s.log.Info("refusing client: this server has no leader and is not serving", "remote", c.remote)
+		c.s.log.Info("refusing client: this server has no leader and is not serving", "remote", c.remote, "session", hexID(req.SessionID))
 		return false
 	}
 	if last := c.s.lastZxid(); req.LastZxidSeen > last && !c.s.catchUp(req.LastZxidSeen) {
 		// The client has seen state this server does not have yet; serving
 		// it would take the client back in time.
 		c.s.log.Warn("refusing session: client has seen a newer zxid; it must try another server",
-			"remote", c.remote, "clientZxid", hexID(req.LastZxidSeen), "serverZxid", hexID(c.s.lastZxid()))
+			"remote", c.remote, "session", hexID(req.SessionID), "clientZxid", hexID(req.LastZxidSeen), "serverZxid", hexID(c.s.lastZxid()))
 		return false
 	}
 	c.timeout = c.negotiate(req.TimeOut)
@@ -126,6 +126,7 @@ func (c *conn) resume(req *proto.ConnectRequest) bool {
 		// one fail with SessionMoved.
 		res, ok := c.proposeWait(&fsm.Entry{Session: req.SessionID, Op: fsm.OpMoveSession})
 		if !ok {
+			c.s.log.Warn("could not move a session here; closing the connection so the client retries", "session", hexID(req.SessionID), "remote", c.remote)
 			return false
 		}
 		valid = res.Err == proto.ErrOK
@@ -189,6 +190,7 @@ func (s *Server) sessionClosed(id int64) {
 	c := s.owners[id]
 	s.connsMu.Unlock()
 	if c != nil && !c.closing.Load() {
+		s.log.Info("session closed; closing its connection", "session", hexID(id), "remote", c.remote)
 		c.close()
 	}
 }
