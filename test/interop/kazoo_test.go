@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -81,7 +82,7 @@ func TestKazoo(t *testing.T) {
 				if len(bad) > 0 {
 					record(kind, "kazoo", scenario, failed, "failed: "+strings.Join(bad, "; "))
 				}
-			})
+			}, nil)
 		})
 	}
 }
@@ -89,14 +90,18 @@ func TestKazoo(t *testing.T) {
 // runPytest runs the suite against addr and fails the test if it fails.
 // Before that it hands the result of each pytest test to results (read
 // from pytest's JUnit XML report), when pytest got as far as writing one.
-func runPytest(t *testing.T, py, addr string, results func([]pytestCase)) {
+// On failure, diagnose (if not nil) may add to the message from pytest's
+// output.
+func runPytest(t *testing.T, py, addr string, results func([]pytestCase), diagnose func(out string) string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	junit := filepath.Join(t.TempDir(), "kazoo.xml")
 	// -p no:cacheprovider and PYTHONDONTWRITEBYTECODE keep pytest from
 	// writing .pytest_cache and __pycache__ into the source tree.
-	cmd := exec.CommandContext(ctx, py, "-m", "pytest", "-q", "-rfE",
+	// INFO shows kazoo's connection history (connecting to, established,
+	// dropped, expired) in a failed test's captured log.
+	cmd := exec.CommandContext(ctx, py, "-m", "pytest", "-q", "-rfE", "--log-level=INFO",
 		"-p", "no:cacheprovider", "--durations=5", "--junitxml="+junit, "kazoo")
 	cmd.Env = append(os.Environ(), "ZK_HOSTS="+addr, "PYTHONDONTWRITEBYTECODE=1")
 	var out bytes.Buffer
@@ -122,7 +127,11 @@ func runPytest(t *testing.T, py, addr string, results func([]pytestCase)) {
 		t.Logf("pytest against %s passed in %v: %s", addr, took, lastLine(out.String()))
 	case errors.As(err, &exit):
 		code := exit.ExitCode()
-		t.Fatalf("pytest against %s exited %d (%s) after %v:\n%s", addr, code, pytestExitCodes[code], took, out.String())
+		more := ""
+		if diagnose != nil {
+			more = diagnose(out.String())
+		}
+		t.Fatalf("pytest against %s exited %d (%s) after %v:\n%s%s", addr, code, pytestExitCodes[code], took, out.String(), more)
 	default:
 		t.Fatalf("run pytest: %v\n%s", err, out.String())
 	}
@@ -208,7 +217,43 @@ func ensembleKazoo(t *testing.T, env *ensembleEnv) {
 		for _, c := range cases {
 			record(env.e.Kind, "kazoo", c.scenario(), c.outcome, c.reason)
 		}
-	})
+	}, func(out string) string { return sessionLogLines(env.e, out) })
+}
+
+var sessionRef = regexp.MustCompile(`session (0x[0-9a-f]+)`)
+
+// sessionLogLines collects, from every server's log, the lines naming a
+// session that the failed tests' output names ("session 0x..."): the
+// shared ensemble's log tail is long past the failure by the time the
+// suite ends.
+func sessionLogLines(e *harness.Ensemble, out string) string {
+	ids := map[string]bool{}
+	for _, m := range sessionRef.FindAllStringSubmatch(out, 20) {
+		ids[m[1]] = true
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i, s := range e.Servers {
+		data, err := os.ReadFile(s.LogPath)
+		if err != nil {
+			fmt.Fprintf(&b, "\nserver.%d log: %v", i+1, err)
+			continue
+		}
+		fmt.Fprintf(&b, "\nserver.%d log lines naming the sessions above:", i+1)
+		n := 0
+		for line := range strings.Lines(string(data)) {
+			for id := range ids {
+				if strings.Contains(line, id) && n < 200 {
+					b.WriteString("\n  " + strings.TrimRight(line, "\n"))
+					n++
+					break
+				}
+			}
+		}
+	}
+	return b.String()
 }
 
 func TestReadJUnit(t *testing.T) {

@@ -150,6 +150,9 @@ def expire_session(client, hosts):
     server closes every connection of the session, so client learns on
     reconnect that the session is gone (LOST)."""
     session = client.client_id
+    # On a failure pytest shows this line; the Go runner then prints the
+    # servers' log lines that name the session.
+    logging.getLogger("interop").info("expiring session 0x%x", session[0])
     impostor = KazooClient(hosts=hosts, client_id=session, timeout=10.0)
     try:
         impostor.start(timeout=WAIT)
