@@ -172,12 +172,16 @@ func (c *conn) processLoop() {
 // write proposed before an earlier read has run could be applied before it
 // and change what that read sees. drain answers the read, and the process
 // loop then calls startReady again.
+//
+// A sync starts only at the head of the queue, once every earlier request
+// of the session is answered: its reply reports the state it waited for,
+// which must include the session's earlier writes.
 func (c *conn) startReady(queue []*request) {
-	for _, req := range queue {
-		if req.kind == kindRead {
+	for i, req := range queue {
+		if req.kind == kindRead || req.kind == kindSync && i > 0 && !req.started {
 			return
 		}
-		if req.kind != kindRead && !req.started {
+		if !req.started {
 			req.started = true
 			c.begin(req)
 		}

@@ -91,8 +91,9 @@ func (r *raw) header(body ...proto.Record) proto.ReplyHeader {
 }
 
 // A sync's reply carries the zxid of the state it waited for, as
-// ZooKeeper's does, even when the session's next write, started once the
-// sync finished, is applied before the reply is sent.
+// ZooKeeper's does: that state includes the session's earlier writes, even
+// ones still in flight when the sync arrived, and excludes its next write,
+// even when that is applied before the reply is sent.
 func TestSyncReplyZxidPrecedesNextWrite(t *testing.T) {
 	s := startServer(t)
 	r := dialRaw(t, s)
@@ -111,13 +112,14 @@ func TestSyncReplyZxidPrecedesNextWrite(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { testHookBeforeSyncReply = nil })
+	// The sync is pipelined behind the create, so it must wait for it.
 	create := r.send(proto.OpCreate, &proto.CreateRequest{Path: "/s", ACL: proto.OpenACLUnsafe})
+	sync := r.send(proto.OpSync, &proto.SyncRequest{Path: "/s"})
+	set := r.send(proto.OpSetData, &proto.SetDataRequest{Path: "/s", Data: []byte("x"), Version: -1})
 	h := r.header()
 	if h.Xid != create || h.Err != proto.ErrOK {
 		t.Fatalf("create: got xid %d err %v", h.Xid, h.Err)
 	}
-	sync := r.send(proto.OpSync, &proto.SyncRequest{Path: "/s"})
-	set := r.send(proto.OpSetData, &proto.SetDataRequest{Path: "/s", Data: []byte("x"), Version: -1})
 	if got := r.header(); got.Xid != sync || got.Zxid != h.Zxid {
 		t.Errorf("sync reply: xid %d zxid 0x%x, want xid %d zxid 0x%x (the create's)", got.Xid, got.Zxid, sync, h.Zxid)
 	}
