@@ -18,6 +18,8 @@ def test_lock(make_client, base):
     assert lock1.acquire(timeout=WAIT)
     with pytest.raises(LockTimeout):
         lock2.acquire(timeout=0.5)
+    # lock2 deleted its node through c2's server; c1's may not have it yet.
+    c1.sync(base + "/lock")
     assert lock1.contenders() == ["one"]
 
     acquired = threading.Event()
