@@ -100,7 +100,10 @@ func (c *conn) newSession(req *proto.ConnectRequest) bool {
 		c.s.log.Warn("could not create a session", "remote", c.remote)
 		return false
 	}
-	c.attach(id)
+	if !c.attach(id) {
+		c.s.log.Warn("a new session was closed before its connection could serve it", "session", hexID(id), "remote", c.remote)
+		return false
+	}
 	c.s.log.Debug("session established", "session", hexID(id), "remote", c.remote, "timeout", c.timeout)
 	c.sendConnectResponse(req, id, passwd)
 	return true
@@ -134,6 +137,11 @@ func (c *conn) resume(req *proto.ConnectRequest) bool {
 			c.s.log.Info("session moved here", "session", hexID(req.SessionID), "from", ss.Owner, "remote", c.remote)
 		}
 	}
+	if valid && !c.attach(req.SessionID) {
+		// Closed since it was checked (by its owner, another connection
+		// or expiry), while the move was being committed.
+		valid = false
+	}
 	if !valid {
 		// ZooKeeper answers an unknown session or a wrong password with a
 		// zero timeout and session id; the client reports it as expired.
@@ -150,23 +158,43 @@ func (c *conn) resume(req *proto.ConnectRequest) bool {
 		c.closeAfterFlush()
 		return false
 	}
-	c.attach(req.SessionID)
 	c.sendConnectResponse(req, req.SessionID, ss.Passwd)
 	return true
 }
 
-// attach makes c the connection serving session id. A connection that served
-// it before is closed: the client has moved.
-func (c *conn) attach(id int64) {
-	c.session.Store(id)
-	c.s.connsMu.Lock()
-	old := c.s.owners[id]
-	c.s.owners[id] = c
-	c.s.connsMu.Unlock()
+// attach makes c the connection serving session id, if the session still
+// exists, and reports whether it does. A connection that served it before
+// is closed: the client has moved.
+//
+// The check and the registration happen under the state lock, so they
+// cannot straddle the session's close: either the close is applied first
+// and attach fails, or c is registered first and the close, once applied,
+// finds c and closes it. Without this a client could be told it is
+// connected to a session that no longer exists, and never learn otherwise.
+func (c *conn) attach(id int64) bool {
+	if testHookBeforeAttach != nil {
+		testHookBeforeAttach(c.s, id)
+	}
+	c.s.mu.RLock()
+	alive := c.s.fsm.Session(id) != nil
+	var old *conn
+	if alive {
+		c.session.Store(id)
+		c.s.connsMu.Lock()
+		old = c.s.owners[id]
+		c.s.owners[id] = c
+		c.s.connsMu.Unlock()
+	}
+	c.s.mu.RUnlock()
 	if old != nil && old != c {
 		old.close()
 	}
+	return alive
 }
+
+// testHookBeforeAttach, when set by a test, runs when a handshake has
+// found its session valid and is about to serve it.
+var testHookBeforeAttach func(s *Server, id int64)
 
 func (c *conn) sendConnectResponse(req *proto.ConnectRequest, id int64, passwd []byte) {
 	timeout := int32(0)
