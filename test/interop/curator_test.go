@@ -35,31 +35,34 @@ const curatorLogJar = "/usr/share/java/slf4j-simple.jar"
 // each must report PASS.
 var curatorChecks = []string{
 	"create2-stat", "transaction", "mutex-leader-kill", "read-write-lock",
-	"semaphore-v2", "leader-latch", "leader-selector", "barrier",
+	"semaphore-v2", "leader-latch", "leader-selector", "latch-leader-kill", "barrier",
 	"double-barrier", "queue", "shared-count", "atomic-long",
-	"curator-cache", "tree-cache", "persistent-node", "persistent-watcher",
+	"shared-count-leader-kill", "atomic-long-leader-kill", "curator-cache", "tree-cache", "persistent-node", "persistent-watcher",
 	"service-discovery",
 }
 
 // curatorScenarios describe the checks in the results table.
 var curatorScenarios = map[string]string{
-	"create2-stat":       "create2: the Stat returned is the node's",
-	"transaction":        "transaction API: commit, and rollback on failure",
-	"mutex-leader-kill":  "InterProcessMutex: 4 clients, leader killed, never two holders",
-	"read-write-lock":    "InterProcessReadWriteLock",
-	"semaphore-v2":       "InterProcessSemaphoreV2",
-	"leader-latch":       "LeaderLatch: one leader; new one after the leader's session expires",
-	"leader-selector":    "LeaderSelector: one leader at a time, requeue, expiry",
-	"barrier":            "DistributedBarrier",
-	"double-barrier":     "DistributedDoubleBarrier",
-	"queue":              "DistributedQueue",
-	"shared-count":       "SharedCount: exact under contention",
-	"atomic-long":        "DistributedAtomicLong: exact under contention",
-	"curator-cache":      "CuratorCache converges to the tree",
-	"tree-cache":         "TreeCache converges to the tree",
-	"persistent-node":    "PersistentNode (ephemeral): gone on expiry, back on reconnect",
-	"persistent-watcher": "PersistentWatcher (persistent recursive watch)",
-	"service-discovery":  "ServiceDiscovery: register, query, removal on session loss",
+	"create2-stat":             "create2: the Stat returned is the node's",
+	"transaction":              "transaction API: commit, and rollback on failure",
+	"mutex-leader-kill":        "InterProcessMutex: 4 clients, leader killed, never two holders",
+	"read-write-lock":          "InterProcessReadWriteLock",
+	"semaphore-v2":             "InterProcessSemaphoreV2",
+	"leader-latch":             "LeaderLatch: one leader; new one after the leader's session expires",
+	"leader-selector":          "LeaderSelector: one leader at a time, requeue, expiry",
+	"latch-leader-kill":        "LeaderLatch: one leader before, during and after a leader kill, never two",
+	"barrier":                  "DistributedBarrier",
+	"double-barrier":           "DistributedDoubleBarrier",
+	"queue":                    "DistributedQueue",
+	"shared-count":             "SharedCount: exact under contention",
+	"atomic-long":              "DistributedAtomicLong: exact under contention",
+	"shared-count-leader-kill": "SharedCount: leader killed; every acknowledged increment counted, extras only for hidden outcomes",
+	"atomic-long-leader-kill":  "DistributedAtomicLong: leader killed; no value given twice, gaps only for hidden outcomes",
+	"curator-cache":            "CuratorCache converges to the tree",
+	"tree-cache":               "TreeCache converges to the tree",
+	"persistent-node":          "PersistentNode (ephemeral): gone on expiry, back on reconnect",
+	"persistent-watcher":       "PersistentWatcher (persistent recursive watch)",
+	"service-discovery":        "ServiceDiscovery: register, query, removal on session loss",
 }
 
 // recordCurator puts each check's result in the results table. A check

@@ -64,11 +64,14 @@ final class CuratorRecipes extends CuratorCheck {
         m.put("semaphore-v2", CuratorLocks::semaphore);
         m.put("leader-latch", CuratorLocks::leaderLatch);
         m.put("leader-selector", CuratorLocks::leaderSelector);
+        m.put("latch-leader-kill", CuratorFailover::leaderLatch);
         m.put("barrier", CuratorRecipes::barrier);
         m.put("double-barrier", CuratorRecipes::doubleBarrier);
         m.put("queue", CuratorRecipes::queue);
         m.put("shared-count", CuratorRecipes::sharedCount);
         m.put("atomic-long", CuratorRecipes::atomicLong);
+        m.put("shared-count-leader-kill", CuratorFailover::sharedCount);
+        m.put("atomic-long-leader-kill", CuratorFailover::atomicLong);
         m.put("curator-cache", CuratorRecipes::curatorCache);
         m.put("tree-cache", CuratorRecipes::treeCache);
         m.put("persistent-node", CuratorRecipes::persistentNode);
