@@ -117,6 +117,11 @@ func (h *peerHandler) HandleApp(from uint64, kind uint8, payload []byte) {
 	}
 }
 
+// FailpointDelayFile names the file in the data directory through which
+// the chaos suite delays a failpoints build's messages to its peers (see
+// failpoint_on.go). Regular builds never read it.
+const FailpointDelayFile = "failpoint-peer-delay"
+
 // startTransport opens the quorum port. The raft node is attached later.
 func (s *Server) startTransport() error {
 	_, _, peers := members(s.opts)

@@ -226,6 +226,7 @@ func (s *Server) Start() error {
 	s.goRun(s.leaderWatch)
 	s.goRun(s.purgeLoop)
 	s.goRun(s.watchFatal)
+	s.startFailpoints()
 	return nil
 }
 

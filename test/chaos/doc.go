@@ -29,7 +29,8 @@
 // Nemeses: kill -9 of a random server, of the leader, of all servers;
 // SIGSTOP of the leader for longer than the session timeout; iptables
 // partitions (random halves, isolated leader, bridge, one-way); tc netem
-// delays (skipped with a message when the kernel has no netem); damage to
+// delays (without netem in the kernel, delays inside zkd's transport,
+// set through a failpoints-build control file); damage to
 // one stopped server's newest WAL segment or snapshot, or its whole data
 // dir, after which it must refuse to start with a message naming the damage
 // or rejoin cleanly; a power loss on one server of any role (lose-unsynced:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkd-io/zkd/internal/server"
 	"github.com/zkd-io/zkd/test/harness"
 )
 
@@ -238,6 +240,28 @@ func injectDelay(r *run) (string, func()) {
 		}
 	}
 	return fmt.Sprintf("netem delay %v ± %v on every quorum port", delay, jitter), r.removeDelay
+}
+
+// injectTransportDelay is the delay nemesis without netem: every server
+// of the failpoints build holds each message to its peers for 50–200ms
+// (order kept, no jitter), through the control file it polls in its data
+// directory.
+func injectTransportDelay(r *run) (string, func()) {
+	delay := randDuration(r.rnd, 50*time.Millisecond, 200*time.Millisecond)
+	heal := func() {
+		for _, s := range r.e.Servers {
+			if err := os.Remove(filepath.Join(s.DataDir, server.FailpointDelayFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				r.t.Errorf("delay nemesis: healing: %v", err)
+			}
+		}
+	}
+	for _, s := range r.e.Servers {
+		if err := os.WriteFile(filepath.Join(s.DataDir, server.FailpointDelayFile), []byte(delay.String()+"\n"), 0o644); err != nil {
+			heal()
+			r.t.Fatalf("delay nemesis: %v", err)
+		}
+	}
+	return fmt.Sprintf("transport delay %v on every server's messages to its peers (no netem)", delay), heal
 }
 
 // removeDelay deletes the root qdisc this run added to lo.
