@@ -13,9 +13,9 @@ import (
 
 // The failpoints build lets the chaos suite delay this server's messages to
 // its peers where the kernel has no netem: it writes a Go duration (such
-// as "120ms") to FailpointDelayFile (ensemble.go) in the data directory, and removes the
-// file, or empties it, to heal. The file is polled every 50 ms. Regular
-// builds have none of this.
+// as "120ms") to FailpointDelayFile (ensemble.go) in the data directory,
+// and removes the file, or empties it, to heal. The file is polled every
+// 50 ms. Regular builds have none of this.
 
 func (s *Server) startFailpoints() {
 	if s.transport == nil {

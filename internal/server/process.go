@@ -317,8 +317,8 @@ func (s *Server) syncWait(req *request) {
 	}
 	req.ok = err == nil
 	// The reply reports the state the sync waited for. It is sent later,
-	// when the sync reaches the head of the queue, and by then the
-	// session's next write (started once this one is done) may be applied.
+	// when drain answers the sync, and by then the session's next write
+	// (started once this one is done) may be applied.
 	req.res.Zxid = s.lastZxid()
 }
 

@@ -98,8 +98,8 @@ func (e *WALError) Unwrap() error { return e.Err }
 // record, and checks the checksum chain across segments. Files are opened
 // read-only and no lock is taken. It stops at the first damaged record with
 // a *WALError; a torn record at the very end of the last segment, with no
-// complete records after it, is not damage (see WALEnd.Torn). An error returned by fn stops the read and is
-// returned as is.
+// complete records after it, is not damage (see WALEnd.Torn). An error
+// returned by fn stops the read and is returned as is.
 func ReadWAL(walDir string, fn func(*WALRecord) error) (WALEnd, error) {
 	var end WALEnd
 	segs, err := sortedWALFiles(walDir)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -220,7 +221,10 @@ func ensembleKazoo(t *testing.T, env *ensembleEnv) {
 	}, func(out string) string { return sessionLogLines(env.e, out) })
 }
 
-var sessionRef = regexp.MustCompile(`session (0x[0-9a-f]+)`)
+var (
+	sessionRef = regexp.MustCompile(`session (0x[0-9a-f]+)`)
+	hexID      = regexp.MustCompile(`0x[0-9a-f]+`)
+)
 
 // sessionLogLines collects, from every server's log, the lines naming a
 // session that the failed tests' output names ("session 0x..."): the
@@ -244,12 +248,9 @@ func sessionLogLines(e *harness.Ensemble, out string) string {
 		fmt.Fprintf(&b, "\nserver.%d log lines naming the sessions above:", i+1)
 		n := 0
 		for line := range strings.Lines(string(data)) {
-			for id := range ids {
-				if strings.Contains(line, id) && n < 200 {
-					b.WriteString("\n  " + strings.TrimRight(line, "\n"))
-					n++
-					break
-				}
+			if n < 200 && slices.ContainsFunc(hexID.FindAllString(line, -1), func(id string) bool { return ids[id] }) {
+				b.WriteString("\n  " + strings.TrimRight(line, "\n"))
+				n++
 			}
 		}
 	}
