@@ -23,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/zkd-io/zkd/internal/config"
+	"github.com/zkd-io/zkd/internal/gctune"
 	"github.com/zkd-io/zkd/internal/server"
 )
 
@@ -74,6 +75,13 @@ func run(args []string) int {
 	log := newLogger(opts.LogFormat, *verbose)
 	for _, n := range notices {
 		log.Warn(n)
+	}
+
+	// Before Start, so that loading a large snapshot is paced too.
+	gcCtx, gcStop := context.WithCancel(context.Background())
+	defer gcStop()
+	if !gctune.Run(gcCtx) {
+		log.Info("GOGC is set; the collector keeps its pacing")
 	}
 
 	srv := server.New(opts, log)

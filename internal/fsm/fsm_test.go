@@ -309,7 +309,7 @@ func dumpFSM(f *FSM) string {
 		s += fmt.Sprintf("session %#x %d %x owner %d\n", ss.ID, ss.Timeout, ss.Passwd, ss.Owner)
 	}
 	f.Tree().Walk(func(n *tree.Node) bool {
-		s += fmt.Sprintf("%s %q %+v %v\n", n.Path(), n.Data, n.Stat(), n.ACL())
+		s += fmt.Sprintf("%s %q %+v %v\n", n.Path(), n.Data(), n.Stat(), n.ACL())
 		return true
 	})
 	return s

@@ -28,7 +28,7 @@ func (f *FSM) Read(op proto.OpCode, req proto.Record, session int64, ids []proto
 		if code != proto.ErrOK {
 			return nil, code
 		}
-		return &proto.GetDataResponse{Data: n.Data, Stat: n.Stat()}, proto.ErrOK
+		return &proto.GetDataResponse{Data: n.Data(), Stat: n.Stat()}, proto.ErrOK
 	case *proto.GetChildrenRequest:
 		if _, code := f.readable(r.Path, proto.PermRead, ids); code != proto.ErrOK {
 			return nil, code

@@ -102,7 +102,7 @@ func decodeRestore(opts Options, snapshot []byte) (*FSM, error) {
 		// membership in /zookeeper/config, which means nothing here.
 		fresh := tree.New().Get(tree.ConfigPath)
 		if n := next.tree.Get(tree.ConfigPath); n != nil && !sameNode(n, fresh) {
-			next.tree.Insert(tree.ConfigPath, fresh.Data, fresh.ACL(), fresh.PersistedStat())
+			next.tree.Insert(tree.ConfigPath, fresh.Data(), fresh.ACL(), fresh.PersistedStat())
 		}
 	}
 	if err := next.validate(); err != nil {
@@ -112,7 +112,7 @@ func decodeRestore(opts Options, snapshot []byte) (*FSM, error) {
 }
 
 func sameNode(a, b *tree.Node) bool {
-	return bytes.Equal(a.Data, b.Data) && a.PersistedStat() == b.PersistedStat()
+	return bytes.Equal(a.Data(), b.Data()) && a.PersistedStat() == b.PersistedStat()
 }
 
 // validate checks what Restore trusts because its own snapshots always

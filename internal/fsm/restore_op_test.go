@@ -139,7 +139,7 @@ func insert(h *harness, path string, owner int64, countIt bool) {
 		parent := t.Get(tree.Parent(path))
 		st := parent.PersistedStat()
 		st.NumChildren++
-		t.Insert(parent.Path(), parent.Data, parent.ACL(), st)
+		t.Insert(parent.Path(), parent.Data(), parent.ACL(), st)
 	}
 	t.Insert(path, []byte("x"), proto.OpenACLUnsafe, proto.Stat{EphemeralOwner: owner})
 }
@@ -161,7 +161,7 @@ func TestRestoreOpRefusesBadSnapshots(t *testing.T) {
 			n := h.f.tree.Get("/p")
 			st := n.PersistedStat()
 			st.NumChildren = 3
-			h.f.tree.Insert("/p", n.Data, n.ACL(), st)
+			h.f.tree.Insert("/p", n.Data(), n.ACL(), st)
 		}), `node "/p" says it has 3 children, it has 0`},
 		{"orphan ephemeral", craft(t, func(h *harness) { delete(h.f.sessions, sess) }), "not in its session table"},
 		{"ephemeral with a child", craft(t, func(h *harness) { insert(h, "/e/c", 0, true) }), `ephemeral node "/e" has children`},
@@ -234,7 +234,7 @@ func TestRestoreOpConfigNode(t *testing.T) {
 		opts Options
 		want []byte
 	}{
-		{"standalone gets its own empty config node", Options{}, fresh.Data},
+		{"standalone gets its own empty config node", Options{}, fresh.Data()},
 		{"a member gets its own membership", Options{Config: []byte("server.9=h:1:2:participant;h:3\nversion=0")}, []byte("server.9=h:1:2:participant;h:3\nversion=0")},
 	}
 	for _, tt := range tests {
@@ -244,7 +244,7 @@ func TestRestoreOpConfigNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := f.Tree().Get(tree.ConfigPath)
-		if n == nil || !bytes.Equal(n.Data, tt.want) {
+		if n == nil || !bytes.Equal(n.Data(), tt.want) {
 			t.Errorf("%s: config node %v, want data %q", tt.name, n, tt.want)
 			continue
 		}

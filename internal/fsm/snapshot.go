@@ -83,7 +83,7 @@ func (f *FSM) Snapshot() func(io.Writer) error {
 				w.Int(id)
 			}
 			w.String(n.Path())
-			w.Buffer(n.Data)
+			w.Buffer(n.Data())
 			st := n.PersistedStat()
 			st.Encode(&w)
 			count++

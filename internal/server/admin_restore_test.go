@@ -37,7 +37,7 @@ func treeState(s *Server) (dump string, digest uint64, zxid int64) {
 	defer s.mu.RUnlock()
 	var b strings.Builder
 	s.fsm.Tree().Walk(func(n *tree.Node) bool {
-		fmt.Fprintf(&b, "%s %q %+v %v\n", n.Path(), n.Data, n.PersistedStat(), n.ACL())
+		fmt.Fprintf(&b, "%s %q %+v %v\n", n.Path(), n.Data(), n.PersistedStat(), n.ACL())
 		return true
 	})
 	for _, ss := range s.fsm.Sessions() {

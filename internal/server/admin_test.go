@@ -180,7 +180,7 @@ func TestAdminSnapshotLive(t *testing.T) {
 	if err := restored.Restore(bytes.NewReader(body)); err != nil {
 		t.Fatalf("the downloaded snapshot does not restore: %v", err)
 	}
-	if n := restored.Tree().Get("/a"); n == nil || string(n.Data) != "hello" {
+	if n := restored.Tree().Get("/a"); n == nil || string(n.Data()) != "hello" {
 		t.Errorf("restored /a: got %v, want data hello", n)
 	}
 	if got, want := h.Get("last_zxid"), "0x"+strconv.FormatInt(restored.LastZxid(), 16); got != want {

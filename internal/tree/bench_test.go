@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -61,4 +62,29 @@ func BenchmarkClone(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		_ = tr.Clone()
 	}
+}
+
+// BenchmarkMemoryPerNode reports the live heap per znode of a tree of
+// 1,000,000 nodes with 100-byte values and paths like /b/n123456 (the
+// footprint target's shape), after a full GC.
+func BenchmarkMemoryPerNode(b *testing.B) {
+	const n = 1_000_000
+	for i := 0; i < b.N; i++ {
+		before := liveHeap()
+		tr := New()
+		parent := tr.Create(tr.Get("/"), "/b", nil, proto.OpenACLUnsafe, 0, 1, 1)
+		for i := range n {
+			parent = tr.Create(parent, "/b/n"+strconv.Itoa(i), make([]byte, 100), proto.OpenACLUnsafe, 0, int64(i+2), 1)
+		}
+		after := liveHeap()
+		b.ReportMetric(float64(after-before)/n, "bytes/znode")
+		runtime.KeepAlive(tr)
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

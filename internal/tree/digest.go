@@ -20,8 +20,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // fields and the ACL's checksum folded in with a 64-bit mixer. It
 // allocates nothing.
 func nodeDigest(n *Node) uint64 {
-	p := crc32.Update(0, castagnoli, unsafe.Slice(unsafe.StringData(n.path), len(n.path)))
-	d := crc32.Update(p, castagnoli, n.Data)
+	p := crc32.Update(0, castagnoli, unsafe.Slice((*byte)(n.rec), n.pathLen))
+	d := crc32.Update(p, castagnoli, n.Data())
 	h := uint64(p)<<32 | uint64(d)
 	var acl uint32
 	if n.acl != nil {
@@ -29,7 +29,7 @@ func nodeDigest(n *Node) uint64 {
 	}
 	for _, v := range [...]uint64{
 		uint64(n.Czxid), uint64(n.Mzxid), uint64(n.Pzxid), uint64(n.Ctime), uint64(n.Mtime),
-		uint64(n.Owner), uint64(len(n.Data)),
+		uint64(n.Owner), uint64(n.dataSize()),
 		uint64(uint32(n.Version))<<32 | uint64(uint32(n.Cversion)),
 		uint64(uint32(n.Aversion))<<32 | uint64(uint32(n.NumChildren)),
 		uint64(acl),

@@ -2,6 +2,8 @@ package tree
 
 import (
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/zkd-io/zkd/proto"
 )
@@ -22,10 +24,19 @@ const (
 func TTLOwner(ttl int64) int64 { return ttlMask | ttl }
 
 // Node is one znode. It is immutable once it is in a tree.
+//
+// A node is kept compact, because a tree may hold millions: its path and
+// data share one allocation that holds no pointers (so the collector never
+// scans it), and the B-tree orders the nodes themselves, finding the
+// parent/name split of the path from cut instead of storing it.
 type Node struct {
-	path string
-	Data []byte
-	acl  *aclEntry
+	rec     unsafe.Pointer // the path's bytes, then the data's
+	acl     *aclEntry
+	pathLen uint32
+	dataLen int32 // -1: null data
+	// cut is the index of the path's last '/', or probeFirstChild in a
+	// lookup key that stands for "before every child of this path".
+	cut int32
 
 	Czxid, Mzxid, Pzxid int64
 	Ctime, Mtime        int64
@@ -39,8 +50,41 @@ type Node struct {
 	Owner       int64 // ephemeralOwner: session id, ContainerOwner, TTLOwner(ttl) or 0
 }
 
+// probeFirstChild marks a lookup key that sorts before every child of its
+// path.
+const probeFirstChild = -1
+
+// setRecord stores path and data (copied) in one new allocation.
+func (n *Node) setRecord(path string, data []byte) {
+	b := make([]byte, len(path)+len(data))
+	copy(b, path)
+	copy(b[len(path):], data)
+	n.rec = unsafe.Pointer(unsafe.SliceData(b))
+	n.pathLen = uint32(len(path))
+	n.dataLen = int32(len(data))
+	if data == nil {
+		n.dataLen = -1
+	}
+	n.cut = int32(strings.LastIndexByte(path, '/'))
+}
+
+// Data is the node's data (nil for null data). Callers must not modify it.
+func (n *Node) Data() []byte {
+	switch {
+	case n.dataLen < 0:
+		return nil
+	case n.dataLen == 0:
+		return []byte{}
+	}
+	p := (*byte)(unsafe.Add(n.rec, n.pathLen))
+	return unsafe.Slice(p, n.dataLen)[:n.dataLen:n.dataLen]
+}
+
+// dataSize is len(n.Data()) without building the slice.
+func (n *Node) dataSize() int { return int(max(n.dataLen, 0)) }
+
 // Path is the node's absolute path.
-func (n *Node) Path() string { return n.path }
+func (n *Node) Path() string { return unsafe.String((*byte)(n.rec), n.pathLen) }
 
 // ACL is the node's ACL list. Callers must not modify it.
 func (n *Node) ACL() []proto.ACL {
@@ -68,7 +112,7 @@ func (n *Node) PersistedStat() proto.Stat {
 	return proto.Stat{
 		Czxid: n.Czxid, Mzxid: n.Mzxid, Ctime: n.Ctime, Mtime: n.Mtime,
 		Version: n.Version, Cversion: n.Cversion, Aversion: n.Aversion,
-		EphemeralOwner: n.Owner, DataLength: int32(len(n.Data)),
+		EphemeralOwner: n.Owner, DataLength: int32(n.dataSize()),
 		NumChildren: n.NumChildren, Pzxid: n.Pzxid,
 	}
 }
@@ -90,24 +134,63 @@ func (n *Node) TTL() int64 {
 	return n.Owner &^ ttlMask
 }
 
+// newNode fills in the record of n, which holds the other fields, and
+// returns it.
+func newNode(path string, data []byte, n *Node) *Node {
+	n.setRecord(path, data)
+	return n
+}
+
+var probes = sync.Pool{New: func() any { return new(Node) }}
+
+// probe returns a lookup key for path, or with firstChild for the place
+// just before path's first child. It aliases path; hand it back with
+// release once the lookup is done.
+func probe(path string, firstChild bool) *Node {
+	k := probes.Get().(*Node)
+	k.rec, k.pathLen = unsafe.Pointer(unsafe.StringData(path)), uint32(len(path))
+	if firstChild {
+		k.cut = probeFirstChild
+	} else {
+		k.cut = int32(strings.LastIndexByte(path, '/'))
+	}
+	return k
+}
+
+func release(k *Node) {
+	k.rec = nil
+	probes.Put(k)
+}
+
 func (n *Node) clone() *Node {
 	c := *n
 	return &c
 }
 
-// item is what the B-tree stores: the ordering key (parent path, then name)
-// next to the record. parent and name are substrings of the node's path, so
-// they cost no extra memory.
-type item struct {
-	parent, name string
-	n            *Node
+// key is the node's place in the B-tree's order: its parent path, then
+// its name. Both are substrings of the path; the root's parent is "".
+func (n *Node) key() (parent, name string) {
+	p := n.Path()
+	switch {
+	case n.cut == probeFirstChild:
+		return p, ""
+	case len(p) == 1:
+		return "", ""
+	case n.cut == 0:
+		return "/", p[1:]
+	}
+	return p[:n.cut], p[n.cut+1:]
 }
 
-func itemLess(a, b item) bool {
-	if a.parent != b.parent {
-		return a.parent < b.parent
+// nodeLess orders nodes by parent path, then name, so that the children of
+// a node are adjacent and in name order.
+func nodeLess(a, b *Node) bool {
+	ap, an := a.key()
+	bp, bn := b.key()
+	if ap != bp {
+		return ap < bp
 	}
-	return a.name < b.name
+	return an < bn
 }
 
 // split returns the parent path and the last name of an absolute path. The
@@ -121,11 +204,6 @@ func split(path string) (parent, name string) {
 		return "/", path[i+1:]
 	}
 	return path[:i], path[i+1:]
-}
-
-func keyOf(path string) item {
-	p, n := split(path)
-	return item{parent: p, name: n}
 }
 
 // Parent returns the parent path of an absolute path ("" for the root).

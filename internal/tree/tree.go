@@ -23,7 +23,7 @@ func IsSpecial(path string) bool {
 
 // Tree is the znode tree and its derived indexes.
 type Tree struct {
-	nodes *btree.BTreeG[item]
+	nodes *btree.BTreeG[*Node]
 	acls  aclTable
 
 	ephemerals map[int64]map[string]struct{}
@@ -45,7 +45,7 @@ const btreeDegree = 32
 
 func empty() *Tree {
 	return &Tree{
-		nodes:      btree.NewG[item](btreeDegree, itemLess),
+		nodes:      btree.NewG[*Node](btreeDegree, nodeLess),
 		acls:       aclTable{},
 		ephemerals: map[int64]map[string]struct{}{},
 		containers: map[string]struct{}{},
@@ -64,10 +64,10 @@ func New() *Tree {
 	// Their data is empty, not null: ZooKeeper replies with a zero-length
 	// buffer, and some clients tell the two apart.
 	none := []byte{}
-	t.put(&Node{path: RootPath, Data: none, acl: t.acls.intern(open), NumChildren: 1})
-	t.put(&Node{path: ProcPath, Data: none, acl: t.acls.intern(open), NumChildren: 2})
-	t.put(&Node{path: QuotaPath, Data: none, acl: t.acls.intern(open)})
-	t.put(&Node{path: ConfigPath, Data: none, acl: t.acls.intern(proto.ReadACLUnsafe), Aversion: -1})
+	t.put(newNode(RootPath, none, &Node{acl: t.acls.intern(open), NumChildren: 1}))
+	t.put(newNode(ProcPath, none, &Node{acl: t.acls.intern(open), NumChildren: 2}))
+	t.put(newNode(QuotaPath, none, &Node{acl: t.acls.intern(open)}))
+	t.put(newNode(ConfigPath, none, &Node{acl: t.acls.intern(proto.ReadACLUnsafe), Aversion: -1}))
 	return t
 }
 
@@ -76,11 +76,10 @@ func (t *Tree) Get(path string) *Node {
 	if path == "" || path[0] != '/' {
 		return nil
 	}
-	it, ok := t.nodes.Get(keyOf(path))
-	if !ok {
-		return nil
-	}
-	return it.n
+	k := probe(path, false)
+	n, _ := t.nodes.Get(k)
+	release(k)
+	return n
 }
 
 // Len is the number of znodes.
@@ -94,7 +93,7 @@ func (t *Tree) DataBytes() int64 { return t.dataBytes }
 func (t *Tree) Children(path string) []string {
 	var out []string
 	t.EachChild(path, func(n *Node) bool {
-		_, name := split(n.path)
+		_, name := n.key()
 		out = append(out, name)
 		return true
 	})
@@ -104,11 +103,13 @@ func (t *Tree) Children(path string) []string {
 // EachChild calls fn for each child of path in name order until fn returns
 // false.
 func (t *Tree) EachChild(path string, fn func(*Node) bool) {
-	t.nodes.AscendGreaterOrEqual(item{parent: path}, func(it item) bool {
-		if it.parent != path {
+	k := probe(path, true)
+	defer release(k)
+	t.nodes.AscendGreaterOrEqual(k, func(n *Node) bool {
+		if parent, _ := n.key(); parent != path {
 			return false
 		}
-		return fn(it.n)
+		return fn(n)
 	})
 }
 
@@ -118,7 +119,7 @@ func (t *Tree) CountDescendants(path string) int {
 	t.EachChild(path, func(n *Node) bool {
 		total++
 		if n.NumChildren > 0 {
-			total += t.CountDescendants(n.path)
+			total += t.CountDescendants(n.Path())
 		}
 		return true
 	})
@@ -159,10 +160,10 @@ func sortedKeys(m map[string]struct{}) []string {
 // new path's parent, and updates the parent as ZooKeeper does: cversion+1,
 // numChildren+1, pzxid=zxid. The caller has checked that path is free.
 func (t *Tree) Create(parent *Node, path string, data []byte, acl []proto.ACL, owner, zxid, time int64) *Node {
-	n := &Node{
-		path: path, Data: data, acl: t.acls.intern(acl), Owner: owner,
+	n := newNode(path, data, &Node{
+		acl: t.acls.intern(acl), Owner: owner,
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time,
-	}
+	})
 	p := parent.clone()
 	p.Cversion++
 	p.NumChildren++
@@ -176,8 +177,8 @@ func (t *Tree) Create(parent *Node, path string, data []byte, acl []proto.ACL, o
 // numChildren-1 (which raises the cversion clients see), and pzxid if zxid
 // is newer.
 func (t *Tree) Delete(n *Node, zxid int64) {
-	parent := t.Get(Parent(n.path))
-	t.remove(n.path)
+	parent := t.Get(Parent(n.Path()))
+	t.remove(n.Path())
 	if parent == nil {
 		return
 	}
@@ -192,7 +193,7 @@ func (t *Tree) Delete(n *Node, zxid int64) {
 // SetData replaces n's data, bumping its version.
 func (t *Tree) SetData(n *Node, data []byte, zxid, time int64) *Node {
 	c := n.clone()
-	c.Data = data
+	c.setRecord(n.Path(), data)
 	c.Version++
 	c.Mzxid = zxid
 	c.Mtime = time
@@ -213,17 +214,17 @@ func (t *Tree) SetACL(n *Node, acl []proto.ACL) *Node {
 // what PersistedStat returned. Nodes must arrive parents first; the parent's
 // counters are not touched.
 func (t *Tree) Insert(path string, data []byte, acl []proto.ACL, stat proto.Stat) {
-	t.put(&Node{
-		path: path, Data: data, acl: t.acls.intern(acl), Owner: stat.EphemeralOwner,
+	t.put(newNode(path, data, &Node{
+		acl: t.acls.intern(acl), Owner: stat.EphemeralOwner,
 		Czxid: stat.Czxid, Mzxid: stat.Mzxid, Pzxid: stat.Pzxid, Ctime: stat.Ctime, Mtime: stat.Mtime,
 		Version: stat.Version, Cversion: stat.Cversion, Aversion: stat.Aversion, NumChildren: stat.NumChildren,
-	})
+	}))
 }
 
 // Walk visits every node, each parent before its children, until fn returns
 // false.
 func (t *Tree) Walk(fn func(*Node) bool) {
-	t.nodes.Ascend(func(it item) bool { return fn(it.n) })
+	t.nodes.Ascend(fn)
 }
 
 // Clone returns a read-only view of the tree as it is now, in O(1). The live
@@ -258,7 +259,7 @@ func (t *Tree) Rollback() {
 	t.undo = t.undo[:0]
 }
 
-func (t *Tree) put(n *Node) { t.replace(n.path, t.Get(n.path), n) }
+func (t *Tree) put(n *Node) { t.replace(n.Path(), t.Get(n.Path()), n) }
 
 func (t *Tree) remove(path string) { t.replace(path, t.Get(path), nil) }
 
@@ -275,12 +276,13 @@ func (t *Tree) replace(path string, old, n *Node) {
 		t.index(old, -1)
 	}
 	if n != nil {
-		p, name := split(path)
-		t.nodes.ReplaceOrInsert(item{parent: p, name: name, n: n})
+		t.nodes.ReplaceOrInsert(n)
 		t.acls.ref(n.acl)
 		t.index(n, +1)
 	} else if old != nil {
-		t.nodes.Delete(keyOf(path))
+		k := probe(path, false)
+		t.nodes.Delete(k)
+		release(k)
 	}
 	if old != nil {
 		t.acls.unref(old.acl)
@@ -288,7 +290,7 @@ func (t *Tree) replace(path string, old, n *Node) {
 }
 
 func (t *Tree) index(n *Node, delta int) {
-	t.dataBytes += int64(delta * (len(n.Data) + len(n.path)))
+	t.dataBytes += int64(delta * (n.dataSize() + int(n.pathLen)))
 	if delta > 0 {
 		t.digest += nodeDigest(n)
 	} else {
@@ -296,9 +298,9 @@ func (t *Tree) index(n *Node, delta int) {
 	}
 	switch {
 	case n.IsContainer():
-		setMember(t.containers, n.path, delta)
+		setMember(t.containers, n.Path(), delta)
 	case n.IsTTL():
-		setMember(t.ttls, n.path, delta)
+		setMember(t.ttls, n.Path(), delta)
 	case n.Owner != 0:
 		m := t.ephemerals[n.Owner]
 		if m == nil {
@@ -308,7 +310,7 @@ func (t *Tree) index(n *Node, delta int) {
 			m = map[string]struct{}{}
 			t.ephemerals[n.Owner] = m
 		}
-		setMember(m, n.path, delta)
+		setMember(m, n.Path(), delta)
 		if len(m) == 0 {
 			delete(t.ephemerals, n.Owner)
 		}
@@ -330,11 +332,11 @@ func setMember(m map[string]struct{}, k string, delta int) {
 // Stat is fixed (version -1, no zxid or time) for the same reason.
 func (t *Tree) SetConfig(data []byte) {
 	n := t.Get(ConfigPath)
-	if n == nil || (string(n.Data) == string(data) && n.Version == -1) {
+	if n == nil || (string(n.Data()) == string(data) && n.Version == -1) {
 		return
 	}
 	c := n.clone()
-	c.Data = append([]byte(nil), data...)
+	c.setRecord(ConfigPath, data)
 	c.Version = -1
 	t.put(c)
 }

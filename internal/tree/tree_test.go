@@ -174,7 +174,7 @@ func TestWalkVisitsParentsFirst(t *testing.T) {
 func dump(tr *Tree) string {
 	var s string
 	tr.Walk(func(n *Node) bool {
-		s += fmt.Sprintf("%s %q %+v %v\n", n.Path(), n.Data, n.Stat(), n.ACL())
+		s += fmt.Sprintf("%s %q %+v %v\n", n.Path(), n.Data(), n.Stat(), n.ACL())
 		return true
 	})
 	return s

@@ -1,0 +1,65 @@
+package gctune
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+func TestPercent(t *testing.T) {
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 100},
+		{16 << 20, 100}, // small heap: Go's default
+		{64 << 20, 100}, // headroom 64 MiB = live
+		{128 << 20, 50}, // 64 MiB of 128
+		{256 << 20, 25}, // a quarter from here on
+		{1 << 30, 25},
+		{8 << 30, 25},
+	} {
+		if got := Percent(c.live); got != c.want {
+			t.Errorf("Percent(%d MiB) = %d, want %d", c.live>>20, got, c.want)
+		}
+	}
+}
+
+func TestRunFollowsLiveHeap(t *testing.T) {
+	t.Setenv("GOGC", "") // restored after the test; unset below
+	os.Unsetenv("GOGC")
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	live := make([]byte, 320<<20) // noscan, so cheap to keep live
+	for i := range live {
+		live[i] = byte(i)
+	}
+	runtime.GC()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if !Run(ctx) {
+		t.Fatal("Run inactive without GOGC")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		if p == 25 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GC percent %d with 320 MiB live; want 25", p)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	runtime.KeepAlive(live)
+}
+
+func TestRunDefersToGOGC(t *testing.T) {
+	t.Setenv("GOGC", "200")
+	if Run(context.Background()) {
+		t.Fatal("Run active although GOGC is set")
+	}
+}
