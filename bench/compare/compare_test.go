@@ -22,11 +22,12 @@ func TestParseFlags(t *testing.T) {
 	for _, s := range f.selected {
 		keys = append(keys, s.key)
 	}
-	if got, want := strings.Join(keys, ","), "create,set,get,mixed,create1"; got != want {
+	if got, want := strings.Join(keys, ","), "create,set,get,mixed,tail,create1"; got != want {
 		t.Errorf("default workloads %s, want %s", got, want)
 	}
-	if len(f.selectedTopos) != 2 || f.rounds != 3 || f.heap != "1g" || f.sessions != 32 || f.value != 1024 {
-		t.Errorf("defaults %+v: want both topologies, 3 rounds, 1g heap, 32 sessions, 1 KiB values", f)
+	if len(f.selectedTopos) != 2 || f.rounds != 3 || f.heap != "1g" || f.sessions != 32 || f.value != 1024 ||
+		f.footprint != 1_000_000 || f.footprintVal != 100 {
+		t.Errorf("defaults %+v: want both topologies, 3 rounds, 1g heap, 32 sessions, 1 KiB values, footprint of 1,000,000 100-byte znodes", f)
 	}
 	f, err = parseFlags([]string{"-workloads", "watch,get", "-topologies", "ensemble", "-rounds", "1", "-duration", "1s"}, &bytes.Buffer{})
 	if err != nil {
@@ -52,7 +53,8 @@ func TestSpecsConfigureValidRuns(t *testing.T) {
 			t.Errorf("spec %s: %v", sp.key, err)
 		}
 	}
-	if got := sessionsOf(specs[4], 32); got != 1 {
+	create1, _ := findSpec("create1")
+	if got := sessionsOf(create1, 32); got != 1 {
 		t.Errorf("create1 sessions = %d, want 1", got)
 	}
 }

@@ -25,10 +25,20 @@ type spec struct {
 	key, title string
 	apply      func(c *load.Config, sessions int)
 	// target is the zkd/ZooKeeper throughput ratio to reach (≥), or with
-	// latency set the p50 latency ratio not to exceed (≤); 0: none.
+	// latency set ("p50", "p99") that percentile's latency ratio not to
+	// exceed (≤); 0: none.
 	target  float64
-	latency bool
+	latency string
+	// rateOf, if set, runs the workload open loop, both kinds at the same
+	// rate: rateShare × the throughput ZooKeeper reached in the (closed
+	// loop) workload rateOf earlier in the same round and topology.
+	rateOf    string
+	rateShare float64
 }
+
+// tailOutstanding is the requests each session may have in flight in the
+// open-loop workload, so the slots do not cap the offered rate.
+const tailOutstanding = 8
 
 var specs = []spec{
 	{key: "create", title: "create", target: 2.5, apply: func(c *load.Config, s int) { c.Workload, c.Sessions = load.Create, s }},
@@ -37,7 +47,11 @@ var specs = []spec{
 	{key: "mixed", title: "mixed 90/10", target: 2, apply: func(c *load.Config, s int) {
 		c.Workload, c.Sessions, c.ReadRatio = load.Mixed, s, 0.9
 	}},
-	{key: "create1", title: "create, 1 session", target: 0.5, latency: true, apply: func(c *load.Config, _ int) {
+	{key: "tail", title: "mixed 90/10, open loop at 80% of ZooKeeper's max", target: 0.5, latency: "p99",
+		rateOf: "mixed", rateShare: 0.8, apply: func(c *load.Config, s int) {
+			c.Workload, c.Sessions, c.Outstanding, c.ReadRatio = load.Mixed, s, tailOutstanding, 0.9
+		}},
+	{key: "create1", title: "create, 1 session", target: 0.5, latency: "p50", apply: func(c *load.Config, _ int) {
 		c.Workload, c.Sessions = load.Create, 1
 	}},
 	// Not in the default set: no targets.
@@ -59,6 +73,7 @@ var topologies = map[string]topology{"standalone": {"standalone", 1}, "ensemble"
 type flags struct {
 	out, raw, dir, zkd, heap string
 	rounds, sessions, value  int
+	footprint, footprintVal  int
 	duration, warmup         time.Duration
 	serverWarmup             time.Duration
 	workloads, topos         string
@@ -82,8 +97,11 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.duration, "duration", 5*time.Second, "measured phase of each run")
 	fs.DurationVar(&f.warmup, "warmup", 2*time.Second, "warm-up of each workload")
 	fs.DurationVar(&f.serverWarmup, "server-warmup", 8*time.Second, "warm-up of each freshly started server (half mixed 50/50, half create)")
-	fs.StringVar(&f.workloads, "workloads", "create,set,get,mixed,create1", "workloads to run, in this order, of: "+specKeys())
+	fs.StringVar(&f.workloads, "workloads", "create,set,get,mixed,tail,create1", "workloads to run, in this order, of: "+specKeys()+
+		" (tail after mixed: its rate derives from ZooKeeper's mixed throughput)")
 	fs.StringVar(&f.topos, "topologies", "standalone,ensemble", "standalone and/or ensemble (3 servers on 127.0.0.2-4)")
+	fs.IntVar(&f.footprint, "footprint", 1_000_000, "znodes of the footprint and restart measurement (standalone, after the rounds); 0 skips it")
+	fs.IntVar(&f.footprintVal, "footprint-value", 100, "bytes per value of the footprint measurement's znodes")
 	fs.BoolVar(&f.keepDirs, "keep-dirs", false, "keep the servers' data dirs and logs")
 	fs.BoolVar(&f.verbose, "v", false, "print each run's progress lines")
 	if err := fs.Parse(args); err != nil {
@@ -95,12 +113,17 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if f.rounds < 1 || f.rounds > 100 || f.sessions < 1 || f.duration <= 0 || f.warmup < 0 {
 		return nil, fmt.Errorf("rounds %d (1..100), sessions %d (≥1), duration %v (>0), warmup %v (≥0)", f.rounds, f.sessions, f.duration, f.warmup)
 	}
-	for _, k := range strings.Split(f.workloads, ",") {
-		s, ok := findSpec(strings.TrimSpace(k))
-		if !ok {
-			return nil, fmt.Errorf("workload %q: want some of %s", k, specKeys())
+	if err := f.selectWorkloads(); err != nil {
+		return nil, err
+	}
+	if f.footprint < 0 {
+		return nil, fmt.Errorf("footprint %d: want ≥ 0 znodes (0 skips it)", f.footprint)
+	}
+	if f.footprint > 0 {
+		cfg := footprintLoad(f, "127.0.0.1:2181")
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("footprint: %w", err)
 		}
-		f.selected = append(f.selected, s)
 	}
 	for _, k := range strings.Split(f.topos, ",") {
 		t, ok := topologies[strings.TrimSpace(k)]
@@ -110,6 +133,25 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 		f.selectedTopos = append(f.selectedTopos, t)
 	}
 	return f, nil
+}
+
+// selectWorkloads parses -workloads; a workload whose rate derives from
+// another's throughput must come after it.
+func (f *flags) selectWorkloads() error {
+	seen := map[string]bool{}
+	for _, k := range strings.Split(f.workloads, ",") {
+		s, ok := findSpec(strings.TrimSpace(k))
+		if !ok {
+			return fmt.Errorf("workload %q: want some of %s", k, specKeys())
+		}
+		if s.rateOf != "" && !seen[s.rateOf] {
+			return fmt.Errorf("workload %s runs at %.0f%% of the throughput ZooKeeper reached in %s: list %s before it in -workloads",
+				s.key, s.rateShare*100, s.rateOf, s.rateOf)
+		}
+		seen[s.key] = true
+		f.selected = append(f.selected, s)
+	}
+	return nil
 }
 
 func specKeys() string {
@@ -182,6 +224,16 @@ func compare(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 			}, stderr)
 		}
 	}
+	if f.footprint > 0 {
+		for _, kind := range []string{kindZooKeeper, kindZkd} {
+			if ctx.Err() != nil {
+				break
+			}
+			fp := measureFootprint(ctx, f, p, base, kind, stderr)
+			rep.footprint = append(rep.footprint, fp)
+			fmt.Fprintf(stderr, "compare: %s\n", fp.line())
+		}
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "compare: interrupted; writing what was measured")
 	}
@@ -194,7 +246,7 @@ func compare(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "compare: wrote %s\n", f.out)
 	if f.raw != "" {
-		b, err := json.MarshalIndent(rep.runs, "", "  ")
+		b, err := json.MarshalIndent(rep.raw(), "", "  ")
 		if err != nil {
 			return err
 		}
@@ -226,8 +278,12 @@ func (m *runFigures) line() string {
 		return fmt.Sprintf("%s %s %s round %d: FAILED: %s", m.Topology, m.Workload, m.Kind, m.Round, m.Err)
 	}
 	r := m.Result
-	return fmt.Sprintf("%s %-18s %-9s round %d: %9.0f %s/s p50 %v p99 %v errors %d (load %s)",
-		m.Topology, m.Workload, m.Kind, m.Round, r.Throughput, r.Unit,
+	open := ""
+	if r.Rate > 0 {
+		open = fmt.Sprintf(" of %.0f offered", r.Rate)
+	}
+	return fmt.Sprintf("%s %-18s %-9s round %d: %9.0f %s/s%s p50 %v p99 %v errors %d (load %s)",
+		m.Topology, m.Workload, m.Kind, m.Round, r.Throughput, r.Unit, open,
 		r.Latency.P50.Round(time.Microsecond), r.Latency.P99.Round(time.Microsecond), r.Errors, m.LoadAvg)
 }
 
@@ -254,7 +310,7 @@ func runRound(ctx context.Context, f *flags, p *programs, base string, topo topo
 	done := 0
 	fail := func(err error) {
 		for _, pr := range order[done:] {
-			m := &runFigures{Topology: topo.name, Workload: pr.sp.title, Kind: pr.kind, Round: round, LoadAvg: loadAverage(), Fsyncs: -1, Err: err.Error()}
+			m := failedRun(topo, pr.sp, pr.kind, round, err)
 			rep.add(m)
 			progress(m)
 		}
@@ -285,7 +341,12 @@ func runRound(ctx context.Context, f *flags, p *programs, base string, topo topo
 		if ctx.Err() != nil {
 			return
 		}
-		m := measure(ctx, f, clusters[pr.kind], topo, pr.sp, round, stderr)
+		var m *runFigures
+		if rate, err := rep.offeredRate(topo, round, pr.sp); err != nil {
+			m = failedRun(topo, pr.sp, pr.kind, round, err)
+		} else {
+			m = measure(ctx, f, clusters[pr.kind], topo, pr.sp, round, rate, stderr)
+		}
 		rep.add(m)
 		progress(m)
 		done++
@@ -315,13 +376,40 @@ func warm(ctx context.Context, f *flags, c *cluster, stderr io.Writer) error {
 	return nil
 }
 
-func measure(ctx context.Context, f *flags, c *cluster, topo topology, sp spec, round int, stderr io.Writer) *runFigures {
+// failedRun is the record of a run that could not happen.
+func failedRun(topo topology, sp spec, kind string, round int, err error) *runFigures {
+	return &runFigures{Topology: topo.name, Workload: sp.title, Kind: kind, Round: round, LoadAvg: loadAverage(), Fsyncs: -1, Err: err.Error()}
+}
+
+// offeredRate is the open-loop rate of sp in this round and topology: its
+// share of the throughput ZooKeeper reached in sp.rateOf, which ran
+// before it; 0 (closed loop) for the other workloads.
+func (r *report) offeredRate(topo topology, round int, sp spec) (float64, error) {
+	if sp.rateOf == "" {
+		return 0, nil
+	}
+	basis, _ := findSpec(sp.rateOf)
+	for _, m := range r.runs {
+		if m.Topology != topo.name || m.Round != round || m.Workload != basis.title || m.Kind != kindZooKeeper {
+			continue
+		}
+		if m.Result == nil || m.Result.Ops == 0 || m.Result.Throughput <= 0 {
+			return 0, fmt.Errorf("no rate to offer: ZooKeeper's %s run of round %d failed", basis.key, round)
+		}
+		return sp.rateShare * m.Result.Throughput, nil
+	}
+	return 0, fmt.Errorf("no rate to offer: ZooKeeper's %s run of round %d did not happen", basis.key, round)
+}
+
+// measure runs sp on c, closed loop or, with rate > 0, open loop at rate
+// operations per second.
+func measure(ctx context.Context, f *flags, c *cluster, topo topology, sp spec, round int, rate float64, stderr io.Writer) *runFigures {
 	m := &runFigures{Topology: topo.name, Workload: sp.title, Kind: c.kind, Round: round, LoadAvg: loadAverage(), Fsyncs: -1}
 	pids := c.pids()
 	var cpu0, fs0 total
 	cfg := load.DefaultConfig()
 	sp.apply(&cfg, f.sessions)
-	cfg.Servers = c.connectString()
+	cfg.Servers, cfg.Rate = c.connectString(), rate
 	cfg.Duration, cfg.Warmup, cfg.ValueSize = f.duration, f.warmup, f.value
 	// The data dir is thrown away after the round: no cleanup, so the
 	// next workload starts at once on the tree this one left.

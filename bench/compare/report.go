@@ -22,9 +22,18 @@ type report struct {
 	started, finished     time.Time
 	loadBefore, loadAfter string
 	runs                  []*runFigures
+	footprint             []*footprintFigures // in the order measured
 }
 
 func (r *report) add(m *runFigures) { r.runs = append(r.runs, m) }
+
+// raw is what -raw writes.
+func (r *report) raw() any {
+	return struct {
+		Runs      []*runFigures       `json:"runs"`
+		Footprint []*footprintFigures `json:"footprint,omitempty"`
+	}{r.runs, r.footprint}
+}
 
 // describeEnv names the machine, the disk and the runtimes.
 func describeEnv(dir, java string) string {
@@ -70,6 +79,7 @@ type cell struct {
 	runs, failed        int
 	errors              int64
 	ops, p50, p99       float64 // ops/s, seconds
+	rate                float64 // open loop: offered ops/s; 0 closed loop
 	cpuPerOp            float64 // seconds per op; <0 unknown
 	peakMiB, endMiB     float64
 	fsyncsPerK          float64 // per server per 1,000 writes; <0 unknown
@@ -77,11 +87,20 @@ type cell struct {
 	throughputs         []float64
 	unit                string
 	firstErr, fsyncNote string
+	notes               []string // the load's notes on the runs ("round 2: …")
+}
+
+// latency is the named percentile, "p50" or "p99", in seconds.
+func (c cell) latency(p string) float64 {
+	if p == "p99" {
+		return c.p99
+	}
+	return c.p50
 }
 
 func (r *report) cell(topo, workload, kind string, servers int) cell {
 	var c cell
-	var p50, p99, cpu, peak, end, fsy []float64
+	var p50, p99, rate, cpu, peak, end, fsy []float64
 	for _, m := range r.runs {
 		if m.Topology != topo || m.Workload != workload || m.Kind != kind {
 			continue
@@ -95,11 +114,15 @@ func (r *report) cell(topo, workload, kind string, servers int) cell {
 			continue
 		}
 		res := m.Result
+		for _, n := range res.Notes {
+			c.notes = append(c.notes, fmt.Sprintf("round %d: %s", m.Round, n))
+		}
 		c.errors += res.Errors
 		c.unit = res.Unit
 		c.throughputs = append(c.throughputs, res.Throughput)
 		p50 = append(p50, res.Latency.P50.Seconds())
 		p99 = append(p99, res.Latency.P99.Seconds())
+		rate = append(rate, res.Rate)
 		if m.CPUSeconds >= 0 {
 			cpu = append(cpu, m.CPUSeconds/float64(res.Ops))
 		}
@@ -118,7 +141,7 @@ func (r *report) cell(topo, workload, kind string, servers int) cell {
 		return c
 	}
 	c.ok = true
-	c.ops, c.p50, c.p99 = median(c.throughputs), median(p50), median(p99)
+	c.ops, c.p50, c.p99, c.rate = median(c.throughputs), median(p50), median(p99), median(rate)
 	c.cpuPerOp, c.fsyncsPerK = -1, -1
 	if len(cpu) > 0 {
 		c.cpuPerOp = median(cpu)
@@ -153,15 +176,142 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Method: %s. Each round starts fresh servers of both kinds with fresh data dirs on the same disk, warms each up "+
 		"(%v of reads, writes and creates, so ZooKeeper's JIT has compiled its request path), then runs the workloads in the order listed, "+
 		"each on both servers in turn (alternating which goes first): %v of warm-up, then %v measured, closed loop, one request "+
-		"outstanding per session, %d-byte values. Workloads run on the tree the previous ones left (creates are not deleted). "+
+		"outstanding per session, %d-byte values. %sWorkloads run on the tree the previous ones left (creates are not deleted). "+
 		"Figures are medians over the rounds. Both servers sync every write to disk before acknowledging it (ZooKeeper "+
 		"forceSync=yes; zkd always) and read the same zoo.cfg (tickTime=2000, maxClientCnxns=0, default snapCount). "+
 		"ZooKeeper runs with -Xmx%s -Xms%s and the JVM's default collector. The load generator (bench/load, zkd's Go client) "+
 		"runs on the same machine and shares its cores with the servers. Load average (1, 5, 15 min) before: %s; after: %s; "+
 		"each run's is in the `-raw` output.\n\n",
-		rounds, f.serverWarmup, f.warmup, f.duration, f.value, f.heap, f.heap, r.loadBefore, r.loadAfter)
+		rounds, f.serverWarmup, f.warmup, f.duration, f.value, openLoopMethod(f), f.heap, f.heap, r.loadBefore, r.loadAfter)
 	for _, topo := range f.selectedTopos {
 		r.topologyTables(&b, topo)
+	}
+	if len(r.footprint) > 0 {
+		r.footprintTable(&b)
+	}
+	return b.String()
+}
+
+// footprintRow is one figure of the footprint table; target, if set, is
+// the zkd/ZooKeeper ratio not to exceed.
+type footprintRow struct {
+	name   string
+	value  func(*footprintFigures) float64
+	format func(float64) string
+	target float64
+}
+
+var footprintRows = []footprintRow{
+	{"RSS empty", func(fp *footprintFigures) float64 { return float64(fp.RSSEmptyKiB) }, kibCell, 0},
+	{"RSS after load", func(fp *footprintFigures) float64 { return float64(fp.RSSLoadedKiB) }, kibCell, 0.2},
+	{"RSS peak (VmHWM)", func(fp *footprintFigures) float64 { return float64(fp.RSSPeakKiB) }, kibCell, 0},
+	{"bytes per znode", (*footprintFigures).bytesPerZnode, func(v float64) string { return thousands(v) + " B" }, 0},
+	{"RSS after restart", func(fp *footprintFigures) float64 { return float64(fp.RSSRestartedKiB) }, kibCell, 0},
+	{"restart to serving", func(fp *footprintFigures) float64 { return fp.Restart.Seconds() }, secondsCell, 1.0 / 3},
+	{"load time", func(fp *footprintFigures) float64 { return fp.Load.Seconds() }, secondsCell, 0},
+}
+
+func kibCell(v float64) string     { return thousands(v/1024) + " MiB" }
+func secondsCell(v float64) string { return fmt.Sprintf("%.2f s", v) }
+
+// footprintTable renders the footprint and restart measurement.
+func (r *report) footprintTable(b *strings.Builder) {
+	f := r.flags
+	fmt.Fprintf(b, "### Footprint: %s znodes of %d bytes (standalone)\n\n", thousands(float64(f.footprint)), f.footprintVal)
+	fmt.Fprintf(b, "Method: after the rounds, a fresh standalone server of each kind in turn (%s; the other is not running), same zoo.cfg; "+
+		"ZooKeeper with -Xmx%s -Xms%s. RSS is VmRSS of /proc/<pid>/status: once the fresh server accepted a write (empty), "+
+		"%v after the load (%s creates of %d-byte values under one parent, %d sessions × %d outstanding), and %v after the restart served; "+
+		"the peak is VmHWM after the load; bytes per znode is (RSS after load − RSS empty) / %s. "+
+		"ZooKeeper's JVM reserves its -Xms heap at start but its RSS grows only as the collector touches the heap, "+
+		"so its RSS follows the heap touched (garbage included, up to -Xms) more than its data. "+
+		"The restart stops the server (SIGTERM, SIGKILL after %v) and launches it on the same data dir and ports; restart to serving is "+
+		"the wall time from launching the process until it serves the loaded data, polled every %v: mntr's zk_znode_count is at least %s "+
+		"and a new client session's exists on the load's parent znode shows all %s children. Load time is from the first create to the last reply.\n\n",
+		r.footprintOrder(), f.heap, f.heap, footprintSettle, thousands(float64(f.footprint)), f.footprintVal,
+		footprintSessions, footprintOutstanding, restartSettle, thousands(float64(f.footprint)), stopGrace, servingPoll,
+		thousands(float64(f.footprint)), thousands(float64(f.footprint)))
+	zk, zd := r.footprintOf(kindZooKeeper), r.footprintOf(kindZkd)
+	fmt.Fprintf(b, "| | ZooKeeper | zkd | zkd / ZooKeeper | target | met |\n|---|--:|--:|--:|---|---|\n")
+	for _, row := range footprintRows {
+		ratio, target, met := "—", "—", "—"
+		if row.target > 0 {
+			target = fmt.Sprintf("≤ %.3g×", row.target)
+		}
+		if zk.done() && zd.done() {
+			if z := row.value(zk); z > 0 {
+				q := row.value(zd) / z
+				ratio = fmt.Sprintf("%.2f×", q)
+				if row.target > 0 {
+					met = yesNo(q <= row.target)
+				}
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", row.name, footprintCell(zk, row), footprintCell(zd, row), ratio, target, met)
+	}
+	var notes []string
+	for _, fp := range r.footprint {
+		if fp.Err != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s", kindName(fp.Kind), oneLine(fp.Err)))
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(b, "\nNotes:\n\n- %s\n", strings.Join(notes, "\n- "))
+	}
+	fmt.Fprintln(b)
+}
+
+// footprintOf is kind's footprint measurement, nil if there is none
+// (interrupted).
+func (r *report) footprintOf(kind string) *footprintFigures {
+	for _, fp := range r.footprint {
+		if fp.Kind == kind {
+			return fp
+		}
+	}
+	return nil
+}
+
+// footprintOrder says which kind went first.
+func (r *report) footprintOrder() string {
+	var k []string
+	for _, fp := range r.footprint {
+		k = append(k, kindName(fp.Kind))
+	}
+	return strings.Join(k, " first, then ")
+}
+
+func footprintCell(fp *footprintFigures, row footprintRow) string {
+	switch {
+	case fp == nil:
+		return "—"
+	case !fp.done():
+		return "failed"
+	}
+	return row.format(row.value(fp))
+}
+
+// kindName is how the tables name a server kind.
+func kindName(kind string) string {
+	if kind == kindZooKeeper {
+		return "ZooKeeper"
+	}
+	return kind
+}
+
+// openLoopMethod describes the selected open-loop workloads, if any.
+func openLoopMethod(f *flags) string {
+	var b strings.Builder
+	for _, sp := range f.selected {
+		if sp.rateOf == "" {
+			continue
+		}
+		basis, _ := findSpec(sp.rateOf)
+		cfg := load.DefaultConfig()
+		sp.apply(&cfg, f.sessions)
+		fmt.Fprintf(&b, "Except %s: open loop, both servers offered the same rate, %.0f%% of the throughput ZooKeeper reached in "+
+			"the same round's %s run, on %d sessions with up to %d requests outstanding each (so the slots do not cap the rate); "+
+			"its latencies count from each operation's scheduled time, so a server that falls behind is charged for the queue. ",
+			sp.title, sp.rateShare*100, basis.title, cfg.Sessions, cfg.Outstanding)
 	}
 	return b.String()
 }
@@ -183,9 +333,9 @@ func (r *report) topologyTables(b *strings.Builder, topo topology) {
 		ratio, target, met := "—", "—", "—"
 		if zk.ok && zd.ok {
 			tr := zd.ops / zk.ops
-			if sp.latency {
-				lr := zd.p50 / zk.p50
-				ratio = fmt.Sprintf("p50 %.2f× (ops/s %.2f×)", lr, tr)
+			if sp.latency != "" {
+				lr := zd.latency(sp.latency) / zk.latency(sp.latency)
+				ratio = fmt.Sprintf("%s %.2f× (ops/s %.2f×)", sp.latency, lr, tr)
 				if topo.n == 1 && sp.target > 0 {
 					met = yesNo(lr <= sp.target)
 				}
@@ -197,13 +347,13 @@ func (r *report) topologyTables(b *strings.Builder, topo topology) {
 			}
 		}
 		if topo.n == 1 && sp.target > 0 {
-			if sp.latency {
-				target = fmt.Sprintf("p50 ≤ %g×", sp.target)
+			if sp.latency != "" {
+				target = fmt.Sprintf("%s ≤ %g×", sp.latency, sp.target)
 			} else {
 				target = fmt.Sprintf("≥ %g×", sp.target)
 			}
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", sp.title, sessions,
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", workloadCell(sp, zk, zd), sessions,
 			opsCell(zk), opsCell(zd), ratio, target, met, latCell(zk), latCell(zd))
 		for _, c := range []struct {
 			kind string
@@ -217,6 +367,9 @@ func (r *report) topologyTables(b *strings.Builder, topo topology) {
 			}
 			if c.c.fsyncNote != "" {
 				notes = append(notes, fmt.Sprintf("%s, %s: fsyncs not derivable: %s", sp.title, c.kind, oneLine(c.c.fsyncNote)))
+			}
+			for _, n := range c.c.notes {
+				notes = append(notes, fmt.Sprintf("%s, %s, %s", sp.title, c.kind, oneLine(n)))
 			}
 		}
 	}
@@ -252,6 +405,19 @@ func (r *report) topologyTables(b *strings.Builder, topo topology) {
 		}
 	}
 	fmt.Fprintln(b)
+}
+
+// workloadCell names the workload, with the rate offered to an open-loop
+// one (the same to both kinds).
+func workloadCell(sp spec, zk, zd cell) string {
+	rate := zk.rate
+	if !zk.ok {
+		rate = zd.rate
+	}
+	if rate <= 0 {
+		return sp.title
+	}
+	return fmt.Sprintf("%s: %s ops/s offered", sp.title, thousands(rate))
 }
 
 func sessionsOf(sp spec, sessions int) int {

@@ -200,7 +200,8 @@ func (c *cluster) launch(p *programs, m *member) error {
 	default:
 		return fmt.Errorf("unknown server kind %q", c.kind)
 	}
-	logf, err := os.Create(m.log)
+	// Appended to, so a restarted server's log follows its first life's.
+	logf, err := os.OpenFile(m.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
