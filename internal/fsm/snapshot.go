@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/zkd-io/zkd/internal/jute"
 	"github.com/zkd-io/zkd/internal/tree"
@@ -174,6 +175,7 @@ func (f *FSM) Restore(in io.Reader) error {
 	t := tree.NewEmpty()
 	var acls [][]proto.ACL
 	var count int64
+	lastParent := "" // the parent most recently found; siblings arrive together
 	for {
 		if r, err = next("nodes"); err != nil {
 			return err
@@ -204,14 +206,18 @@ func (f *FSM) Restore(in io.Reader) error {
 			} else {
 				return fmt.Errorf("snapshot: node %d refers to unknown ACL %d", count, id)
 			}
-			path, data := r.String(), r.Buffer()
+			// Views into the frame: Insert copies both into the node.
+			path, data := r.StringView(), r.BufferView()
 			var st proto.Stat
 			_ = st.Decode(r)
 			if r.Err() != nil {
 				break
 			}
-			if path != "/" && t.Get(tree.Parent(path)) == nil {
-				return fmt.Errorf("snapshot: node %q arrives before its parent", path)
+			if parent := tree.Parent(path); path != "/" && parent != lastParent {
+				if t.Get(parent) == nil {
+					return fmt.Errorf("snapshot: node %q arrives before its parent", path)
+				}
+				lastParent = strings.Clone(parent) // the frame is reused
 			}
 			t.Insert(path, data, acl, st)
 			count++

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Sentinel errors. Decoding errors wrap one of them so callers can classify
@@ -160,6 +161,18 @@ func (r *Reader) String() string {
 	v := string(r.b[r.off : r.off+n])
 	r.off += n
 	return v
+}
+
+// StringView is String without the copy: the result aliases the input, so
+// it must not be kept past the input's lifetime, nor the input changed
+// while it is in use. It is for strings that are inspected, or copied
+// elsewhere, at once (restoring a snapshot's paths into the tree).
+func (r *Reader) StringView() string {
+	b := r.BufferView()
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // VecLen reads a vector count: -1 for a null vector. A count larger than the

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"hash/crc32"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,13 @@ type aclEntry struct {
 
 // aclTable interns ACL lists and counts their users, so that an ACL no node
 // uses any more is forgotten.
-type aclTable map[string]*aclEntry
+type aclTable struct {
+	m map[string]*aclEntry
+	// last is the entry intern returned last: nodes created one after
+	// another nearly always share their ACL, and comparing the list with
+	// it costs no allocation, where building the key does.
+	last *aclEntry
+}
 
 func aclKey(acl []proto.ACL) string {
 	var b strings.Builder
@@ -38,29 +45,33 @@ func aclKey(acl []proto.ACL) string {
 }
 
 // intern returns the shared entry for acl without changing its count.
-func (t aclTable) intern(acl []proto.ACL) *aclEntry {
-	k := aclKey(acl)
-	if e, ok := t[k]; ok {
+func (t *aclTable) intern(acl []proto.ACL) *aclEntry {
+	if e := t.last; e != nil && slices.Equal(e.list, acl) && t.m[e.key] == e {
 		return e
 	}
-	e := &aclEntry{key: k, list: append([]proto.ACL(nil), acl...), sum: crc32.Checksum([]byte(k), castagnoli)}
-	t[k] = e
+	k := aclKey(acl)
+	e, ok := t.m[k]
+	if !ok {
+		e = &aclEntry{key: k, list: append([]proto.ACL(nil), acl...), sum: crc32.Checksum([]byte(k), castagnoli)}
+		t.m[k] = e
+	}
+	t.last = e
 	return e
 }
 
-func (t aclTable) ref(e *aclEntry) {
+func (t *aclTable) ref(e *aclEntry) {
 	if e != nil {
 		e.refs++
 	}
 }
 
-func (t aclTable) unref(e *aclEntry) {
+func (t *aclTable) unref(e *aclEntry) {
 	if e == nil {
 		return
 	}
 	e.refs--
 	if e.refs <= 0 {
-		delete(t, e.key)
+		delete(t.m, e.key)
 	}
 }
 

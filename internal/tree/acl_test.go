@@ -3,6 +3,7 @@ package tree
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/zkd-io/zkd/proto"
@@ -90,5 +91,27 @@ func TestFixupACL(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: got %v, %v; want %v", tt.name, got, err, tt.want)
 		}
+	}
+}
+
+// TestACLInternAfterRelease: an ACL whose last node went away is forgotten,
+// and interning the same list again (the remembered last entry, now dead)
+// must put a live entry back in the table.
+func TestACLInternAfterRelease(t *testing.T) {
+	tr := New()
+	digestACL := []proto.ACL{{Perms: proto.PermAll, ID: proto.ID{Scheme: "digest", ID: "u:x"}}}
+	a := tr.Create(tr.Get("/"), "/a", nil, digestACL, 0, 1, 1)
+	tr.Delete(a, 2)
+	if len(tr.acls.m) != 2 {
+		t.Fatalf("after delete: %d ACL entries, want 2 (open, read)", len(tr.acls.m))
+	}
+	b := tr.Create(tr.Get("/"), "/b", nil, slices.Clone(digestACL), 0, 3, 3)
+	if len(tr.acls.m) != 3 || tr.acls.m[b.acl.key] != b.acl || b.acl.refs != 1 {
+		t.Fatalf("re-interned ACL: %d entries, entry in table %v, refs %d; want 3, true, 1",
+			len(tr.acls.m), tr.acls.m[b.acl.key] == b.acl, b.acl.refs)
+	}
+	c := tr.Create(tr.Get("/"), "/c", nil, digestACL, 0, 4, 4)
+	if c.acl != b.acl || b.acl.refs != 2 {
+		t.Fatalf("same list: entry shared %v, refs %d; want true, 2", c.acl == b.acl, b.acl.refs)
 	}
 }

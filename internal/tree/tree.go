@@ -46,7 +46,7 @@ const btreeDegree = 32
 func empty() *Tree {
 	return &Tree{
 		nodes:      btree.NewG[*Node](btreeDegree, nodeLess),
-		acls:       aclTable{},
+		acls:       aclTable{m: map[string]*aclEntry{}},
 		ephemerals: map[int64]map[string]struct{}{},
 		containers: map[string]struct{}{},
 		ttls:       map[string]struct{}{},
@@ -251,21 +251,32 @@ func (t *Tree) Commit() {
 func (t *Tree) Rollback() {
 	t.recording = false
 	for i := len(t.undo) - 1; i >= 0; i-- {
-		u := t.undo[i]
-		cur := t.Get(u.path)
-		t.replace(u.path, cur, u.old)
+		if u := t.undo[i]; u.old != nil {
+			t.put(u.old)
+		} else {
+			t.remove(u.path)
+		}
 	}
 	clear(t.undo)
 	t.undo = t.undo[:0]
 }
 
-func (t *Tree) put(n *Node) { t.replace(n.Path(), t.Get(n.Path()), n) }
+func (t *Tree) put(n *Node) {
+	old, _ := t.nodes.ReplaceOrInsert(n)
+	t.changed(n.Path(), old, n)
+}
 
-func (t *Tree) remove(path string) { t.replace(path, t.Get(path), nil) }
+func (t *Tree) remove(path string) {
+	k := probe(path, false)
+	old, _ := t.nodes.Delete(k)
+	release(k)
+	t.changed(path, old, nil)
+}
 
-// replace is the single place where the tree changes, so the indexes, the
-// ACL reference counts and the undo log can never disagree with the nodes.
-func (t *Tree) replace(path string, old, n *Node) {
+// changed is the single place that follows a change of the B-tree (old
+// replaced by n at path; either may be nil), so the indexes, the ACL
+// reference counts and the undo log can never disagree with the nodes.
+func (t *Tree) changed(path string, old, n *Node) {
 	if t.recording {
 		t.undo = append(t.undo, undoRecord{path: path, old: old})
 	}
@@ -276,13 +287,8 @@ func (t *Tree) replace(path string, old, n *Node) {
 		t.index(old, -1)
 	}
 	if n != nil {
-		t.nodes.ReplaceOrInsert(n)
 		t.acls.ref(n.acl)
 		t.index(n, +1)
-	} else if old != nil {
-		k := probe(path, false)
-		t.nodes.Delete(k)
-		release(k)
 	}
 	if old != nil {
 		t.acls.unref(old.acl)

@@ -135,8 +135,8 @@ func TestRollbackRestoresEverything(t *testing.T) {
 	if tr.DataBytes() != beforeBytes || len(tr.Ephemerals(9)) != 0 {
 		t.Fatalf("indexes not rolled back: bytes %d want %d, ephemerals %v", tr.DataBytes(), beforeBytes, tr.Ephemerals(9))
 	}
-	if len(tr.acls) != 2 {
-		t.Fatalf("ACL table: got %d entries, want 2 (open, read)", len(tr.acls))
+	if len(tr.acls.m) != 2 {
+		t.Fatalf("ACL table: got %d entries, want 2 (open, read)", len(tr.acls.m))
 	}
 }
 
