@@ -287,8 +287,15 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		return nil, err
 	}
 	logger := cfg.Logger.With("component", "raftnode", "id", cfg.ID)
+	spec := speculate(cfg.SnapDir, sm)
 	st, rec, err := storage.Open(cfg.WALDir, cfg.SnapDir, cfg.Logger)
 	if err != nil {
+		<-spec.done
+		return nil, err
+	}
+	restored, err := spec.settle(sm, rec.Snapshot)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	if cfg.SlowSyncThreshold != 0 {
@@ -321,7 +328,7 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		p.Close()
 		return nil, fmt.Errorf("raftnode: read-request id: %w", err)
 	}
-	hs, err := n.load(rec)
+	hs, err := n.load(rec, restored)
 	if err != nil {
 		p.Close()
 		return nil, err
@@ -361,22 +368,19 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 
 // load seeds the in-memory raft log and the state machine from disk, or
 // writes the bootstrap log for a fresh directory. It returns the HardState
-// raft restarts from.
-func (n *Node) load(rec *storage.Recovered) (*raftpb.HardState, error) {
+// raft restarts from. restored says the state machine holds rec.Snapshot
+// already (see speculate).
+func (n *Node) load(rec *storage.Recovered, restored bool) (*raftpb.HardState, error) {
 	hs := rec.HardState
 	ents := rec.Entries
 	if snap := rec.Snapshot; snap != nil {
-		r, err := n.st.OpenSnapshot(*snap)
-		if err != nil {
-			return nil, fmt.Errorf("raftnode: opening snapshot %d: %w", snap.Index, err)
-		}
-		err = n.sm.Restore(r)
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("raftnode: restoring snapshot %d into the state machine: %w", snap.Index, err)
+		if !restored {
+			if err := n.restoreFrom(*snap); err != nil {
+				return nil, err
+			}
 		}
 		cs := proto.Clone(confStateOrEmpty(snap.ConfState)).(*raftpb.ConfState)
-		err = n.ms.ApplySnapshot(&raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{
+		err := n.ms.ApplySnapshot(&raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{
 			Index: new(snap.Index), Term: new(snap.Term), ConfState: cs,
 		}})
 		if err != nil {
@@ -386,7 +390,7 @@ func (n *Node) load(rec *storage.Recovered) (*raftpb.HardState, error) {
 		n.snapIndex, n.appliedTerm = snap.Index, snap.Term
 		n.applied.Store(snap.Index)
 		n.waits.trigger(snap.Index)
-		n.log.Info("restored snapshot", "index", snap.Index, "term", snap.Term)
+		n.log.Info("restored snapshot", "index", snap.Index, "term", snap.Term, "while_reading_wal", restored)
 		// A snapshot covers only committed entries.
 		if hs.GetCommit() < snap.Index {
 			hs = proto.Clone(hs).(*raftpb.HardState)
@@ -417,6 +421,19 @@ func (n *Node) load(rec *storage.Recovered) (*raftpb.HardState, error) {
 		return nil, fmt.Errorf("raftnode: loading WAL entries into the raft log: %w", err)
 	}
 	return hs, nil
+}
+
+// restoreFrom restores the state machine from the snapshot file meta names.
+func (n *Node) restoreFrom(meta storage.SnapshotMeta) error {
+	r, err := n.st.OpenSnapshot(meta)
+	if err != nil {
+		return fmt.Errorf("raftnode: opening snapshot %d: %w", meta.Index, err)
+	}
+	defer r.Close()
+	if err := n.sm.Restore(r); err != nil {
+		return fmt.Errorf("raftnode: restoring snapshot %d into the state machine: %w", meta.Index, err)
+	}
+	return nil
 }
 
 // bootstrapLog is the first log of a new member: one committed

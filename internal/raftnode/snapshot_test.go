@@ -224,3 +224,46 @@ func TestStopAbortsSnapshotInProgress(t *testing.T) {
 		t.Fatalf("snapshots written: got %d, want 0", got)
 	}
 }
+
+// TestRestartUndoesSpeculativeRestoreOfUnrecordedSnapshot: a restart starts
+// restoring the newest snapshot file before the WAL says which snapshot to
+// trust. A file the WAL does not record (its writer crashed before
+// recording it) must leave no trace: here the WAL records no snapshot at
+// all, so the state is the replayed log alone.
+func TestRestartUndoesSpeculativeRestoreOfUnrecordedSnapshot(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	sm1 := newListSM()
+	n := mustStart(t, cfg, sm1)
+	for _, p := range payloads("w", 5) {
+		proposeWait(t, n, sm1, p)
+	}
+	want := sm1.data()
+	n.Stop()
+
+	bogus := newListSM()
+	bogus.ents = []rec{{Index: 1000, Term: 1, Data: []byte("bogus")}}
+	ser, err := bogus.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, rec, err := storage.Open(cfg.WALDir, cfg.SnapDir, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Snapshot != nil {
+		t.Fatalf("WAL records snapshot %d; the test needs none", rec.Snapshot.Index)
+	}
+	if err := st.WriteSnapshot(storage.SnapshotMeta{Index: 1000, Term: 1}, ser); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	sm2 := newListSM()
+	n = mustStart(t, cfg, sm2)
+	defer n.Stop()
+	if got := sm2.data(); !slices.Equal(got, want) {
+		t.Fatalf("state after restart: got %q, want %q (the log only)", got, want)
+	}
+}

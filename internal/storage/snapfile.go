@@ -350,3 +350,21 @@ func verifySnapFile(path string) (SnapshotMeta, error) {
 	}
 	return meta, nil
 }
+
+// OpenNewestSnapshot opens the newest snapshot file in snapDir, checking
+// only its header; nil and no error if there is none. It does not consult
+// the WAL, so the file may be one that Open will refuse (not recorded, or
+// corrupt further in: its reader then fails): it is for starting a restore
+// speculatively while Open reads the WAL, to be thrown away unless Open
+// chooses the same snapshot.
+func OpenNewestSnapshot(snapDir string) (io.ReadCloser, *SnapshotMeta, error) {
+	files, err := listSnapshots(snapDir)
+	if err != nil || len(files) == 0 {
+		return nil, nil, err
+	}
+	r, meta, err := openSnapFile(filepath.Join(snapDir, files[len(files)-1].name))
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, &meta, nil
+}
