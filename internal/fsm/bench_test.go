@@ -44,11 +44,10 @@ func BenchmarkReadGetData(b *testing.B) {
 	}
 }
 
-// BenchmarkSnapshotWrite serializes a 200k-node state (100-byte values) to
-// io.Discard: the cost a snapshot adds off the apply path, per node.
-func BenchmarkSnapshotWrite(b *testing.B) {
+// benchState is a state of n nodes with 100-byte values, spread over 100
+// parents.
+func benchState(n int) *harness {
 	h := newHarness(&testing.T{})
-	const n = 200000
 	data := make([]byte, 100)
 	for i := 0; i < 100; i++ {
 		h.req(proto.OpCreate, &proto.CreateRequest{Path: fmt.Sprintf("/g%02d", i), ACL: proto.OpenACLUnsafe})
@@ -56,6 +55,14 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 	for i := 0; i < n; i++ {
 		h.req(proto.OpCreate, &proto.CreateRequest{Path: fmt.Sprintf("/g%02d/n%07d", i%100, i), Data: data, ACL: proto.OpenACLUnsafe})
 	}
+	return h
+}
+
+// BenchmarkSnapshotWrite serializes a 200k-node state (100-byte values) to
+// io.Discard: the cost a snapshot adds off the apply path, per node.
+func BenchmarkSnapshotWrite(b *testing.B) {
+	const n = 200000
+	h := benchState(n)
 	b.ResetTimer()
 	for b.Loop() {
 		if err := h.f.Snapshot()(io.Discard); err != nil {
@@ -68,15 +75,8 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 // BenchmarkRestore loads a 200k-node snapshot (100-byte values) into a new
 // state: the bulk of a restart's time, per node.
 func BenchmarkRestore(b *testing.B) {
-	h := newHarness(&testing.T{})
 	const n = 200000
-	data := make([]byte, 100)
-	for i := 0; i < 100; i++ {
-		h.req(proto.OpCreate, &proto.CreateRequest{Path: fmt.Sprintf("/g%02d", i), ACL: proto.OpenACLUnsafe})
-	}
-	for i := 0; i < n; i++ {
-		h.req(proto.OpCreate, &proto.CreateRequest{Path: fmt.Sprintf("/g%02d/n%07d", i%100, i), Data: data, ACL: proto.OpenACLUnsafe})
-	}
+	h := benchState(n)
 	var snap bytes.Buffer
 	if err := h.f.Snapshot()(&snap); err != nil {
 		b.Fatal(err)
