@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,9 +54,16 @@ var ErrBadEntry = errors.New("fsm: undecodable log entry")
 
 // Marshal encodes e.
 func (e *Entry) Marshal() []byte {
-	var w jute.Writer
-	e.encode(&w)
-	return append([]byte{entryVersion}, w.Bytes()...)
+	// One allocation of the right size: the fixed fields, then the
+	// variable ones with their length prefixes.
+	size := 1 + 4*8 + 4 + 4 + 4 + len(e.Body) + 4 + 4 + len(e.Passwd) + 4 + len(e.Path)
+	for _, id := range e.Auth {
+		size += 8 + len(id.Scheme) + len(id.ID)
+	}
+	w := jute.NewWriter(size)
+	w.Byte(entryVersion)
+	e.encode(w)
+	return w.Bytes()
 }
 
 func (e *Entry) encode(w *jute.Writer) {
@@ -79,7 +87,9 @@ func (e *Entry) Unmarshal(b []byte) error {
 	if len(b) == 0 || b[0] != entryVersion {
 		return fmt.Errorf("%w: unknown version byte", ErrBadEntry)
 	}
-	r := jute.NewReader(b[1:])
+	// The body aliases b: log entries are never modified, and what is
+	// kept from a body (a node's data) is copied where it is kept.
+	r := jute.NewAliasReader(b[1:])
 	e.Origin = uint64(r.Long())
 	e.ReqID = uint64(r.Long())
 	e.Session = r.Long()
@@ -95,7 +105,7 @@ func (e *Entry) Unmarshal(b []byte) error {
 	}
 	e.Body = r.Buffer()
 	e.Timeout = r.Int()
-	e.Passwd = r.Buffer()
+	e.Passwd = bytes.Clone(r.Buffer()) // a session keeps it: do not pin the entry
 	e.Path = r.String()
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadEntry, err)

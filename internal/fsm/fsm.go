@@ -194,7 +194,7 @@ func (f *FSM) apply(e *Entry, zxid int64) Result {
 	if !ok {
 		return Result{Err: proto.ErrUnimplemented}
 	}
-	if err := req.Decode(jute.NewReader(e.Body)); err != nil {
+	if err := req.Decode(jute.NewAliasReader(e.Body)); err != nil {
 		return Result{Err: proto.ErrMarshallingError}
 	}
 	if e.Op == proto.OpMulti {

@@ -21,13 +21,20 @@ var (
 // Reader decodes jute primitives from a byte slice. The first error is
 // sticky: later reads return zero values and Err keeps reporting it.
 type Reader struct {
-	b   []byte
-	off int
-	err error
+	b     []byte
+	off   int
+	err   error
+	alias bool // Buffer returns views of b (NewAliasReader)
 }
 
 // NewReader returns a Reader over b. The Reader never modifies b.
 func NewReader(b []byte) *Reader { return &Reader{b: b} }
+
+// NewAliasReader returns a Reader over b whose Buffer results alias b
+// instead of copying it: for input that is never modified or reused while
+// what is decoded from it is in use (a write's own copy of its request, a
+// committed log entry), so the bytes are not copied once more per decode.
+func NewAliasReader(b []byte) *Reader { return &Reader{b: b, alias: true} }
 
 // Reset points r at b and clears any error, so a Reader can be reused per
 // packet without allocating.
@@ -121,8 +128,12 @@ func (r *Reader) length(what string, minElem int) int {
 
 // Buffer reads a length-prefixed byte buffer; it returns nil for the null
 // buffer (-1) and a non-nil empty slice for length 0. The result is a copy,
-// so callers may keep it after the input buffer is reused for the next frame.
+// so callers may keep it after the input buffer is reused for the next frame
+// (unless the Reader came from NewAliasReader).
 func (r *Reader) Buffer() []byte {
+	if r.alias {
+		return r.BufferView()
+	}
 	n := r.length("buffer", 1)
 	if r.err != nil || n < 0 {
 		return nil

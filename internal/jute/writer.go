@@ -11,6 +11,9 @@ type Writer struct {
 // NewWriter returns a Writer whose buffer starts with capacity size.
 func NewWriter(size int) *Writer { return &Writer{b: make([]byte, 0, size)} }
 
+// Byte appends one raw byte (no length prefix).
+func (w *Writer) Byte(v byte) { w.b = append(w.b, v) }
+
 // Int appends a big-endian int32.
 func (w *Writer) Int(v int32) { w.b = binary.BigEndian.AppendUint32(w.b, uint32(v)) }
 
