@@ -40,13 +40,12 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/zkd-io/zkd/client"
+	"github.com/zkd-io/zkd/examples/internal/cli"
 	"github.com/zkd-io/zkd/proto"
 )
 
@@ -64,17 +63,9 @@ func main() {
 	flag.DurationVar(&o.session, "session", 10*time.Second, "session timeout")
 	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until SIGINT)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.Context(o.duration)
 	defer stop()
-	if o.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.duration)
-		defer cancel()
-	}
-	if err := run(ctx, o, os.Stdout); err != nil && ctx.Err() == nil {
-		fmt.Fprintln(os.Stderr, "configcenter:", err)
-		os.Exit(1)
-	}
+	cli.ExitOnError(ctx, "configcenter", run(ctx, o, os.Stdout))
 }
 
 // run connects and prints every configuration the service loads or

@@ -42,14 +42,13 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zkd-io/zkd/client"
+	"github.com/zkd-io/zkd/examples/internal/cli"
 	"github.com/zkd-io/zkd/proto"
 )
 
@@ -73,13 +72,8 @@ func main() {
 	flag.DurationVar(&o.session, "session", 10*time.Second, "session timeout")
 	duration := flag.Duration("duration", 0, "stop after this long (0: until SIGINT)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.Context(*duration)
 	defer stop()
-	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
-	}
 	var err error
 	switch *mode {
 	case "server":
@@ -89,10 +83,7 @@ func main() {
 	default:
 		err = fmt.Errorf("-mode %q: want server or client", *mode)
 	}
-	if err != nil && ctx.Err() == nil {
-		fmt.Fprintln(os.Stderr, "loadbalance:", err)
-		os.Exit(1)
-	}
+	cli.ExitOnError(ctx, "loadbalance", err)
 }
 
 // runServer announces the backend and prints its load on every change,

@@ -35,11 +35,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/zkd-io/zkd/client"
+	"github.com/zkd-io/zkd/examples/internal/cli"
 	"github.com/zkd-io/zkd/proto"
 	"github.com/zkd-io/zkd/recipe"
 )
@@ -67,13 +66,8 @@ func main() {
 	flag.DurationVar(&o.session, "session", 10*time.Second, "session timeout")
 	duration := flag.Duration("duration", 0, "stop after this long (0: until SIGINT)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.Context(*duration)
 	defer stop()
-	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
-	}
 	err := runNode(ctx, o, func(ctx context.Context, job int) {
 		fmt.Printf("%s: master: job %d started\n", o.name, job)
 		select {
@@ -83,10 +77,7 @@ func main() {
 			fmt.Printf("%s: job %d abandoned: no longer master\n", o.name, job)
 		}
 	})
-	if err != nil && ctx.Err() == nil {
-		fmt.Fprintln(os.Stderr, "masterelection:", err)
-		os.Exit(1)
-	}
+	cli.ExitOnError(ctx, "masterelection", err)
 }
 
 // errSessionOver means the node's session expired or was closed.

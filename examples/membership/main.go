@@ -33,13 +33,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/zkd-io/zkd/client"
+	"github.com/zkd-io/zkd/examples/internal/cli"
 	"github.com/zkd-io/zkd/proto"
 )
 
@@ -62,20 +61,12 @@ func main() {
 	flag.DurationVar(&o.session, "session", 10*time.Second, "session timeout")
 	duration := flag.Duration("duration", 0, "stop after this long (0: until SIGINT)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.Context(*duration)
 	defer stop()
-	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
-	}
 	err := runMember(ctx, o, func(members []string) {
 		fmt.Printf("%s: %d members: %s\n", o.name, len(members), strings.Join(members, " "))
 	})
-	if err != nil && ctx.Err() == nil {
-		fmt.Fprintln(os.Stderr, "membership:", err)
-		os.Exit(1)
-	}
+	cli.ExitOnError(ctx, "membership", err)
 }
 
 // errSessionOver means the member's session expired or was closed.

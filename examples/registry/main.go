@@ -33,12 +33,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/zkd-io/zkd/client"
+	"github.com/zkd-io/zkd/examples/internal/cli"
 	"github.com/zkd-io/zkd/recipe"
 )
 
@@ -65,13 +64,8 @@ func main() {
 	flag.DurationVar(&o.session, "session", 10*time.Second, "session timeout")
 	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until SIGINT)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.Context(o.duration)
 	defer stop()
-	if o.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.duration)
-		defer cancel()
-	}
 	var err error
 	switch *mode {
 	case "instance":
@@ -81,10 +75,7 @@ func main() {
 	default:
 		err = fmt.Errorf("-mode %q: want instance or client", *mode)
 	}
-	if err != nil && ctx.Err() == nil {
-		fmt.Fprintln(os.Stderr, "registry:", err)
-		os.Exit(1)
-	}
+	cli.ExitOnError(ctx, "registry", err)
 }
 
 func connect(ctx context.Context, o options) (*client.Conn, error) {
