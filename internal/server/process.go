@@ -77,15 +77,16 @@ func (c *conn) parse(frame []byte) (*request, error) {
 		}
 		req.rec = rec
 	}
+	// The frame's buffer is reused for the next request. A write keeps its
+	// own copy of the body for the log, so its record is decoded in place
+	// from that copy rather than copied once more.
+	newReader := jute.NewReader
+	if writeOps[hdr.Type] {
+		req.body = append([]byte(nil), body...)
+		body, newReader = req.body, jute.NewAliasReader
+	}
 	if req.rec != nil {
-		// The frame's buffer is reused for the next request. A write keeps
-		// its own copy of the body for the log anyway, so its record is
-		// decoded in place from that copy rather than copied once more.
-		br := jute.NewReader(body)
-		if writeOps[hdr.Type] {
-			req.body = append([]byte(nil), body...)
-			br = jute.NewAliasReader(req.body)
-		}
+		br := newReader(body)
 		// Like ZooKeeper's deserializer, ignore bytes after the record.
 		if err := req.rec.Decode(br); err != nil {
 			req.err = proto.ErrMarshallingError
@@ -105,9 +106,6 @@ func (c *conn) parse(frame []byte) (*request, error) {
 	switch {
 	case writeOps[hdr.Type]:
 		req.kind = kindWrite
-		if req.body == nil {
-			req.body = append([]byte(nil), body...)
-		}
 		req.done = make(chan struct{})
 	case hdr.Type == proto.OpSync:
 		req.kind = kindSync
