@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"math"
 	"strings"
 	"sync"
 	"unsafe"
@@ -51,8 +52,8 @@ type Node struct {
 }
 
 // probeFirstChild marks a lookup key that sorts before every child of its
-// path.
-const probeFirstChild = -1
+// path; no path's last '/' has this index.
+const probeFirstChild = math.MinInt32
 
 // setRecord stores path and data (copied) in one new allocation.
 func (n *Node) setRecord(path string, data []byte) {
@@ -170,16 +171,10 @@ func (n *Node) clone() *Node {
 // key is the node's place in the B-tree's order: its parent path, then
 // its name. Both are substrings of the path; the root's parent is "".
 func (n *Node) key() (parent, name string) {
-	p := n.Path()
-	switch {
-	case n.cut == probeFirstChild:
-		return p, ""
-	case len(p) == 1:
-		return "", ""
-	case n.cut == 0:
-		return "/", p[1:]
+	if n.cut == probeFirstChild {
+		return n.Path(), ""
 	}
-	return p[:n.cut], p[n.cut+1:]
+	return splitAt(n.Path(), int(n.cut))
 }
 
 // nodeLess orders nodes by parent path, then name, so that the children of
@@ -196,14 +191,18 @@ func nodeLess(a, b *Node) bool {
 // split returns the parent path and the last name of an absolute path. The
 // root's parent is "".
 func split(path string) (parent, name string) {
-	if path == "/" {
+	return splitAt(path, strings.LastIndexByte(path, '/'))
+}
+
+// splitAt is split with the index of path's last '/' already known.
+func splitAt(path string, cut int) (parent, name string) {
+	switch {
+	case path == "/":
 		return "", ""
+	case cut <= 0:
+		return "/", path[cut+1:]
 	}
-	i := strings.LastIndexByte(path, '/')
-	if i <= 0 {
-		return "/", path[i+1:]
-	}
-	return path[:i], path[i+1:]
+	return path[:cut], path[cut+1:]
 }
 
 // Parent returns the parent path of an absolute path ("" for the root).
