@@ -1,12 +1,14 @@
 package raftnode
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
 	"sync"
 	"time"
 
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 
@@ -72,8 +74,8 @@ func (n *Node) apply(b *applyBatch) error {
 }
 
 func (n *Node) applyConfChange(cc raftpb.ConfChangeI) {
-	cs := n.rn.ApplyConfChange(cc)
-	if cs == nil {
+	var cs *raftpb.ConfState
+	if n.call(context.Background(), func(rn *raft.RawNode) { cs = rn.ApplyConfChange(cc) }) != nil {
 		return // raft node stopped
 	}
 	n.confMu.Lock()

@@ -1,7 +1,6 @@
 package raftnode
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -36,32 +35,37 @@ type purgeReq struct {
 	errc   chan error
 }
 
-// run is the raft loop: the only goroutine that calls Tick, reads Ready,
-// writes the WAL and calls Advance.
+// run is the raft loop: the only goroutine that touches the RawNode. It
+// ticks it, steps what the inbox holds, and handles each Ready: WAL write,
+// sends, hand-off to apply, Advance.
 func (n *Node) run() {
 	defer n.wg.Done()
+	defer func() { n.inbox.close(n.stoppedErr()) }()
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
 	for {
 		var err error
 		select {
 		case <-ticker.C:
-			n.rn.Tick()
-		case rd := <-n.rn.Ready():
-			err = n.handleReady(rd)
+			n.raw.Tick()
+		case <-n.inbox.wake:
 		case d := <-n.snapDonec:
 			err = n.finishSnapshot(d)
 		case req := <-n.purgec:
 			req.errc <- n.st.Purge(req.retain)
-		case <-n.campaignc:
-			// Campaign only queues a message for raft's goroutine.
-			if cerr := n.rn.Campaign(context.Background()); cerr != nil {
-				n.log.Warn("campaign", "err", cerr)
-			}
 		case <-n.stopc:
 			return
 		case <-n.failc:
 			return
+		}
+		if err == nil {
+			n.drainInbox()
+			for err == nil && n.raw.HasReady() {
+				rd := n.raw.Ready()
+				if err = n.handleReady(rd); err == nil {
+					n.raw.Advance(rd)
+				}
+			}
 		}
 		if err != nil {
 			if !errors.Is(err, errQuit) {
@@ -72,8 +76,8 @@ func (n *Node) run() {
 	}
 }
 
-// handleReady persists, sends and hands off one Ready, in the order the
-// raft README requires: nothing is sent before the HardState and entries of
+// handleReady persists, sends and hands off one Ready (the caller then
+// calls Advance), in the order the raft README requires: nothing is sent before the HardState and entries of
 // this Ready are durable. Committed entries, already durable on a quorum,
 // may be applied meanwhile.
 func (n *Node) handleReady(rd raft.Ready) error {
@@ -141,17 +145,24 @@ func (n *Node) handleReady(rd raft.Ready) error {
 			return err
 		}
 		if confChange {
-			select {
-			case <-b.done:
-			case <-n.stopc:
-				return errQuit
-			case <-n.failc:
-				return errQuit
+			// Apply calls back into raft (ApplyConfChange) through the
+			// inbox, which must keep moving meanwhile.
+		wait:
+			for {
+				select {
+				case <-b.done:
+					break wait
+				case <-n.inbox.wake:
+					n.drainInbox()
+				case <-n.stopc:
+					return errQuit
+				case <-n.failc:
+					return errQuit
+				}
 			}
 			n.send(rd.Messages)
 		}
 	}
-	n.rn.Advance()
 	return nil
 }
 

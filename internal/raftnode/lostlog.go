@@ -1,7 +1,6 @@
 package raftnode
 
 import (
-	"context"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +63,7 @@ func (n *Node) checkRejection(m *raftpb.Message) {
 	if !n.isLeader.Load() {
 		return
 	}
-	st := n.rn.Status()
+	st := n.raw.Status()
 	pr, ok := st.Progress[m.GetFrom()]
 	if !ok || m.GetTerm() != st.GetTerm() || m.GetRejectHint() >= pr.Match {
 		return
@@ -92,7 +91,5 @@ func (n *Node) checkRejection(m *raftpb.Message) {
 	n.log.Warn("a peer lost its log (its data was wiped or restored from an older copy); handing leadership over so that a new leader catches it up",
 		"peer", m.GetFrom(), "believed_match", pr.Match, "peer_last_index", m.GetRejectHint(), "new_leader", to)
 	n.lost.handoffCount.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	n.rn.TransferLeadership(ctx, st.ID, to)
+	n.raw.TransferLeader(to)
 }

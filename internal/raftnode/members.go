@@ -56,7 +56,10 @@ func (n *Node) Progress() []PeerProgress {
 	if n.checkRunning() != nil || !n.isLeader.Load() {
 		return nil
 	}
-	st := n.rn.Status()
+	var st raft.Status
+	if n.call(context.Background(), func(rn *raft.RawNode) { st = rn.Status() }) != nil {
+		return nil
+	}
 	if st.RaftState != raft.StateLeader {
 		return nil
 	}
@@ -107,11 +110,13 @@ func (n *Node) LeaderGone(ctx context.Context, campaign bool) error {
 	if err := n.checkRunning(); err != nil {
 		return err
 	}
-	if err := n.rn.ForgetLeader(ctx); err != nil {
-		return n.mapErr(err)
+	var err error
+	if cerr := n.call(ctx, func(rn *raft.RawNode) {
+		if err = rn.ForgetLeader(); err == nil && campaign {
+			err = rn.Campaign()
+		}
+	}); cerr != nil {
+		return cerr
 	}
-	if campaign {
-		return n.mapErr(n.rn.Campaign(ctx))
-	}
-	return nil
+	return err
 }

@@ -11,7 +11,11 @@
 // stream before raft sees the message (ReceiveSnapshot), then restores the
 // state machine from that file on the apply goroutine.
 //
-// It is the only code that touches raft.Node and the WAL. It must never
+// It is the only code that touches raft and the WAL. raft's RawNode is driven
+// by the raft loop itself, not by raft's own goroutine: other goroutines
+// queue proposals, peers' messages and operations in an inbox that the loop
+// drains in one go, so concurrent proposals enter raft as one batch and no
+// proposer waits for a goroutine hand-off. It must never
 // acknowledge what raft has not made durable, never drop a persistence error
 // (the node stops and reports it on Err), and never interpret entry data,
 // which belongs to the state machine.
@@ -223,12 +227,17 @@ type Node struct {
 	sm  StateMachine
 	st  persister
 	ms  *raft.MemoryStorage
-	rn  raft.Node
+	raw *raft.RawNode // raft loop only (see inbox)
+
+	inbox *inbox
+	// The raft loop's reusable buffers for what it takes from the inbox.
+	props []proposal
+	msgs  []*raftpb.Message
+	ops   []func(*raft.RawNode)
 
 	applyc    chan *applyBatch
 	snapDonec chan snapDone
 	purgec    chan purgeReq
-	campaignc chan struct{}
 	peerProps chan *raftpb.Message // proposals forwarded by peers (runPeerProposals)
 
 	stopc    chan struct{}
@@ -314,7 +323,7 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		applyc:    make(chan *applyBatch, 16),
 		snapDonec: make(chan snapDone),
 		purgec:    make(chan purgeReq),
-		campaignc: make(chan struct{}),
+		inbox:     newInbox(),
 		peerProps: make(chan *raftpb.Message, peerPropQueue),
 		stopc:     make(chan struct{}),
 		failc:     make(chan struct{}),
@@ -333,7 +342,7 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		p.Close()
 		return nil, err
 	}
-	n.rn = raft.RestartNode(&raft.Config{
+	n.raw, err = raft.NewRawNode(&raft.Config{
 		ID:                        cfg.ID,
 		ElectionTick:              cfg.ElectionTicks,
 		HeartbeatTick:             cfg.HeartbeatTicks,
@@ -346,6 +355,10 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		PreVote:                   true,
 		Logger:                    &raftLogger{l: logger},
 	})
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("raftnode: starting raft: %w", err)
+	}
 	n.term.Store(hs.GetTerm())
 	n.wg.Add(3)
 	go n.run()
@@ -498,10 +511,12 @@ func (n *Node) campaignIfSole() error {
 	timeout := max(2*time.Duration(n.cfg.ElectionTicks)*n.cfg.TickInterval, 5*time.Second)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	select {
-	case n.campaignc <- struct{}{}:
-	case <-n.failc:
-		return n.failErr
+	if !n.inbox.do(func(rn *raft.RawNode) {
+		if err := rn.Campaign(); err != nil {
+			n.log.Warn("campaign", "err", err)
+		}
+	}) {
+		return n.stoppedErr()
 	}
 	for !n.isLeader.Load() {
 		select {
@@ -520,10 +535,27 @@ func (n *Node) campaignIfSole() error {
 // proposal, not when it is committed: the caller learns the outcome from
 // the state machine (register a waiter by an id inside data, then propose).
 func (n *Node) Propose(ctx context.Context, data []byte) error {
-	if err := n.checkRunning(); err != nil {
+	errc := make(chan error, 1)
+	n.ProposeAsync(data, func(err error) { errc <- err })
+	select {
+	case err := <-errc:
 		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return n.mapErr(n.rn.Propose(ctx, data))
+}
+
+// ProposeAsync queues data for raft and returns at once. done is called
+// exactly once: with nil when raft appended the entry to its log, or with
+// the reason it did not (ErrProposalDropped while no leader is known,
+// ErrStopped, the fatal error). done runs on the raft loop and must not
+// block; the entry's outcome comes from the state machine, as for Propose.
+func (n *Node) ProposeAsync(data []byte, done func(error)) {
+	if err := n.checkRunning(); err != nil {
+		done(err)
+		return
+	}
+	n.inbox.propose(proposal{data: data, done: done})
 }
 
 // ReadIndex returns a log index such that once AppliedIndex reaches it, the
@@ -546,8 +578,8 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 		n.readMu.Unlock()
 	}()
 	for {
-		if err := n.rn.ReadIndex(ctx, id); err != nil {
-			return 0, n.mapErr(err)
+		if !n.inbox.do(func(rn *raft.RawNode) { rn.ReadIndex(id) }) {
+			return 0, n.stoppedErr()
 		}
 		t := time.NewTimer(readIndexRetry)
 		select {
@@ -612,7 +644,13 @@ func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
 			return ErrProposalDropped
 		}
 	}
-	return n.step(ctx, m)
+	if err := n.checkRunning(); err != nil {
+		return err
+	}
+	if !n.inbox.message(m) {
+		n.log.Debug("raft inbox full or closed; dropping a peer's message", "type", m.GetType().String(), "from", m.GetFrom())
+	}
+	return nil
 }
 
 // runPeerProposals steps proposals forwarded by peers, waiting for a
@@ -636,7 +674,7 @@ func (n *Node) runPeerProposals() {
 		select {
 		case m := <-n.peerProps:
 			pctx, done := context.WithTimeout(ctx, peerPropWait)
-			if err := n.step(pctx, m); err != nil {
+			if err := n.stepProposal(pctx, m); err != nil {
 				n.log.Debug("dropping a forwarded proposal", "from", m.GetFrom(), "err", err)
 			}
 			done()
@@ -646,17 +684,24 @@ func (n *Node) runPeerProposals() {
 	}
 }
 
-func (n *Node) step(ctx context.Context, m *raftpb.Message) error {
-	if err := n.checkRunning(); err != nil {
-		return err
+// stepProposal steps a peer's forwarded proposal, waiting for a leader
+// while raft drops it for want of one.
+func (n *Node) stepProposal(ctx context.Context, m *raftpb.Message) error {
+	for {
+		changed := n.statusChanged()
+		var err error
+		if cerr := n.call(ctx, func(rn *raft.RawNode) { err = rn.Step(m) }); cerr != nil {
+			return cerr
+		}
+		if !errors.Is(err, raft.ErrProposalDropped) {
+			return err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	switch {
-	case m.GetType() == raftpb.MsgHeartbeat:
-		m = n.checkHeartbeat(m)
-	case m.GetType() == raftpb.MsgAppResp && m.GetReject():
-		n.checkRejection(m)
-	}
-	return n.mapErr(n.rn.Step(ctx, m))
 }
 
 // Err delivers the fatal error that stopped the node, once. After it the
@@ -699,7 +744,6 @@ func (n *Node) Purge(ctx context.Context, retainCount int) error {
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
 		close(n.stopc)
-		n.rn.Stop()
 		n.wg.Wait()
 		n.recvMu.Lock() // no receiver runs after this; new ones see stopc
 		n.recvMu.Unlock()
@@ -721,11 +765,9 @@ func (n *Node) checkRunning() error {
 	}
 }
 
-// mapErr turns raft's ErrStopped into the reason the node stopped.
-func (n *Node) mapErr(err error) error {
-	if err == nil || !errors.Is(err, raft.ErrStopped) {
-		return err
-	}
+// stoppedErr is why the node no longer takes work: its fatal error, or
+// ErrStopped.
+func (n *Node) stoppedErr() error {
 	select {
 	case <-n.failc:
 		return n.failErr
@@ -742,7 +784,6 @@ func (n *Node) fail(err error) {
 		n.log.Error("raft node stopped by a fatal error; no further writes will be acknowledged", "err", err)
 		n.errc <- err
 		close(n.failc)
-		n.rn.Stop()
 	})
 }
 

@@ -24,7 +24,7 @@ func (n *Node) sendSnapshot(m *raftpb.Message) {
 	md := m.GetSnapshot().GetMetadata()
 	meta := storage.SnapshotMeta{Index: md.GetIndex(), Term: md.GetTerm()}
 	if n.cfg.Transport == nil {
-		n.rn.ReportSnapshot(m.GetTo(), raft.SnapshotFailure)
+		n.raw.ReportSnapshot(m.GetTo(), raft.SnapshotFailure)
 		return
 	}
 	body, size, err := n.st.OpenRawSnapshot(meta)
@@ -33,7 +33,7 @@ func (n *Node) sendSnapshot(m *raftpb.Message) {
 		// probes the peer again and picks the current snapshot.
 		n.log.Warn("cannot open the snapshot raft wants sent to a peer; reporting the transfer as failed",
 			"to", m.GetTo(), "index", meta.Index, "err", err)
-		n.rn.ReportSnapshot(m.GetTo(), raft.SnapshotFailure)
+		n.raw.ReportSnapshot(m.GetTo(), raft.SnapshotFailure)
 		return
 	}
 	n.log.Info("sending snapshot", "to", m.GetTo(), "index", meta.Index, "term", meta.Term, "bytes", size)
@@ -66,7 +66,11 @@ func (n *Node) ReceiveSnapshot(ctx context.Context, m *raftpb.Message, body io.R
 		n.log.Warn("snapshot from the leader refused", "from", m.GetFrom(), "index", meta.Index, "err", err)
 		return err
 	}
-	return n.step(ctx, m)
+	var err error
+	if cerr := n.call(ctx, func(rn *raft.RawNode) { err = rn.Step(m) }); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // stopReader aborts a long transfer when the node stops or the caller gives up.
@@ -96,7 +100,7 @@ func (n *Node) ReportUnreachable(id uint64) {
 	if n.checkRunning() != nil {
 		return
 	}
-	n.rn.ReportUnreachable(id)
+	n.inbox.do(func(rn *raft.RawNode) { rn.ReportUnreachable(id) })
 }
 
 // ReportSnapshot tells raft how a SendSnapshot to peer id ended: on success
@@ -110,7 +114,7 @@ func (n *Node) ReportSnapshot(id uint64, ok bool) {
 	if !ok {
 		status = raft.SnapshotFailure
 	}
-	n.rn.ReportSnapshot(id, status)
+	n.inbox.do(func(rn *raft.RawNode) { rn.ReportSnapshot(id, status) })
 }
 
 // recordReceivedSnapshot runs on the raft loop when raft accepted a

@@ -33,7 +33,10 @@ type conn struct {
 	closing atomic.Bool // the client asked to close its session
 	timeout time.Duration
 	auth    []proto.ID // processor goroutine only, once the session is up
-	since   time.Time
+	// accepted is closed once raft has taken this connection's newest
+	// write proposal (processor goroutine only).
+	accepted <-chan struct{}
+	since    time.Time
 
 	in   chan *request
 	wake chan struct{}

@@ -439,39 +439,52 @@ func (s *Server) trackSessions(live []*fsm.Session) {
 	}
 }
 
-// propose submits an entry and calls done with its result once it is
-// applied, or with ok=false if the server stops first or the proposal fails.
-func (s *Server) propose(e *fsm.Entry, done func(res fsm.Result, ok bool)) {
+// propose submits an entry without waiting for raft, and calls done with
+// its result once it is applied, or with ok=false if the server stops
+// first or the proposal fails. The channel it returns is closed once raft
+// has taken the entry into its log or the proposal has failed for good: a
+// session's next write waits for it, so that a proposal raft dropped and
+// that is tried again cannot be overtaken by a later one.
+func (s *Server) propose(e *fsm.Entry, done func(res fsm.Result, ok bool)) <-chan struct{} {
 	e.Origin = s.id
 	e.ReqID = s.reqSeq.Add(1)
 	if e.Time == 0 {
 		e.Time = time.Now().UnixMilli()
 	}
+	accepted := make(chan struct{})
 	if s.fault.Load() != nil {
+		close(accepted)
 		done(fsm.Result{}, false)
-		return
+		return accepted
 	}
 	s.waiters.add(e.ReqID, done, s.node.Status().Term)
-	data := e.Marshal()
-	ctx, cancel := context.WithTimeout(s.ctx(), max(2*s.electionTimeout(), 2*time.Second))
-	defer cancel()
-	err := s.node.Propose(ctx, data)
-	// Raft drops a proposal while no leader is known (an election is
-	// running): nothing was appended, so waiting for a leader and trying
-	// again is safe, and spares the client a lost connection.
-	for errors.Is(err, raftnode.ErrProposalDropped) && ctx.Err() == nil {
-		select {
-		case <-ctx.Done():
-		case <-time.After(s.electionTimeout() / 10):
+	s.submit(e.ReqID, e.Op, e.Marshal(), time.Now().Add(max(2*s.electionTimeout(), 2*time.Second)), accepted)
+	return accepted
+}
+
+// submit hands a registered proposal to raft without waiting for it.
+// Raft drops a proposal while no leader is known (an election is running):
+// nothing was appended, so it is tried again after a pause until deadline,
+// which spares the client a lost connection. Any other refusal, or the
+// deadline, fails the waiter. accepted is closed once raft has appended
+// the entry or the proposal has failed for good.
+func (s *Server) submit(id uint64, op proto.OpCode, data []byte, deadline time.Time, accepted chan struct{}) {
+	s.node.ProposeAsync(data, func(err error) {
+		// On the raft loop: nothing here may block.
+		pause := s.electionTimeout() / 10
+		if errors.Is(err, raftnode.ErrProposalDropped) && time.Until(deadline) > pause && s.ctx().Err() == nil {
+			time.AfterFunc(pause, func() { s.submit(id, op, data, deadline, accepted) })
+			return
 		}
-		err = s.node.Propose(ctx, data)
-	}
-	if err != nil {
-		if s.waiters.remove(e.ReqID) {
-			s.log.Warn("proposal failed", "op", e.Op.String(), "err", err)
-			done(fsm.Result{}, false)
+		close(accepted)
+		if err == nil {
+			return
 		}
-	}
+		if fn := s.waiters.take(id); fn != nil {
+			s.log.Warn("proposal failed", "op", op.String(), "err", err)
+			fn(fsm.Result{}, false)
+		}
+	})
 }
 
 // newSessionID returns a fresh session id.

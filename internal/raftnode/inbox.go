@@ -1,0 +1,169 @@
+package raftnode
+
+import (
+	"context"
+	"sync"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// maxInboxMsgs bounds the peer messages waiting for the raft loop; past it
+// new ones are dropped, which raft tolerates as it does network loss.
+const maxInboxMsgs = 16384
+
+// maxPropBatch bounds the entry bytes stepped into raft as one proposal
+// message, so one batch never exceeds what raft accepts uncommitted.
+const maxPropBatch = maxSizePerMsg
+
+// inbox carries work from other goroutines to the raft loop, which alone
+// touches the RawNode. Callers append under a mutex and wake the loop; the
+// loop takes everything queued at once, so proposals that arrive together
+// enter raft as one message (one append, one broadcast) and no caller
+// waits for the loop to pick its work up.
+type inbox struct {
+	mu    sync.Mutex
+	props []proposal
+	msgs  []*raftpb.Message
+	ops   []func(*raft.RawNode)
+	err   error // once set, the loop has ended and new work fails with it
+	wake  chan struct{}
+}
+
+// proposal is one entry's data and whom to tell whether raft took it.
+type proposal struct {
+	data []byte
+	// done is called once, with nil when raft appended the entry or the
+	// error that made it drop it. It runs on the raft loop (or on the
+	// caller's goroutine after the loop ended) and must not block.
+	done func(error)
+}
+
+func newInbox() *inbox { return &inbox{wake: make(chan struct{}, 1)} }
+
+func (b *inbox) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (b *inbox) propose(p proposal) {
+	b.mu.Lock()
+	if err := b.err; err != nil {
+		b.mu.Unlock()
+		p.done(err)
+		return
+	}
+	b.props = append(b.props, p)
+	b.mu.Unlock()
+	b.signal()
+}
+
+// message queues a peer's message; it reports false if it was dropped.
+func (b *inbox) message(m *raftpb.Message) bool {
+	b.mu.Lock()
+	if b.err != nil || len(b.msgs) >= maxInboxMsgs {
+		b.mu.Unlock()
+		return false
+	}
+	b.msgs = append(b.msgs, m)
+	b.mu.Unlock()
+	b.signal()
+	return true
+}
+
+// do queues op to run on the raft loop; it reports false if the loop has
+// ended, and op will never run.
+func (b *inbox) do(op func(*raft.RawNode)) bool {
+	b.mu.Lock()
+	if b.err != nil {
+		b.mu.Unlock()
+		return false
+	}
+	b.ops = append(b.ops, op)
+	b.mu.Unlock()
+	b.signal()
+	return true
+}
+
+// take returns everything queued and empties the queues.
+func (b *inbox) take(props []proposal, msgs []*raftpb.Message, ops []func(*raft.RawNode)) ([]proposal, []*raftpb.Message, []func(*raft.RawNode)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	props, b.props = b.props, props[:0]
+	msgs, b.msgs = b.msgs, msgs[:0]
+	ops, b.ops = b.ops, ops[:0]
+	return props, msgs, ops
+}
+
+// close ends the inbox: queued and later proposals fail with err, queued
+// and later operations never run.
+func (b *inbox) close(err error) {
+	b.mu.Lock()
+	props := b.props
+	b.props, b.msgs, b.ops, b.err = nil, nil, nil, err
+	b.mu.Unlock()
+	for _, p := range props {
+		p.done(err)
+	}
+}
+
+// call runs op on the raft loop and waits for it; it fails if the node
+// stops or ctx ends first.
+func (n *Node) call(ctx context.Context, op func(*raft.RawNode)) error {
+	done := make(chan struct{})
+	if !n.inbox.do(func(rn *raft.RawNode) { op(rn); close(done) }) {
+		return n.stoppedErr()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.stopc:
+		return ErrStopped
+	case <-n.failc:
+		return n.failErr
+	}
+}
+
+// drainInbox steps everything queued into raft: operations first, then
+// peers' messages, then local proposals as one message per maxPropBatch
+// bytes.
+func (n *Node) drainInbox() {
+	n.props, n.msgs, n.ops = n.inbox.take(n.props, n.msgs, n.ops)
+	for i, op := range n.ops {
+		op(n.raw)
+		n.ops[i] = nil
+	}
+	for i, m := range n.msgs {
+		switch {
+		case m.GetType() == raftpb.MsgHeartbeat:
+			m = n.checkHeartbeat(m)
+		case m.GetType() == raftpb.MsgAppResp && m.GetReject():
+			n.checkRejection(m)
+		}
+		if err := n.raw.Step(m); err != nil {
+			n.log.Debug("raft refused a peer's message", "type", m.GetType().String(), "from", m.GetFrom(), "err", err)
+		}
+		n.msgs[i] = nil
+	}
+	for props := n.props; len(props) > 0; {
+		k, size := 0, 0
+		for k < len(props) && (k == 0 || size+len(props[k].data) <= maxPropBatch) {
+			size += len(props[k].data)
+			k++
+		}
+		ents := make([]*raftpb.Entry, k)
+		for i := range ents {
+			ents[i] = &raftpb.Entry{Data: props[i].data}
+		}
+		err := n.raw.Step(&raftpb.Message{Type: raftpb.MsgProp.Enum(), From: new(n.cfg.ID), Entries: ents})
+		for i := range k {
+			props[i].done(err)
+			props[i] = proposal{}
+		}
+		props = props[k:]
+	}
+}
