@@ -37,11 +37,16 @@ func (f *FSM) Snapshot() func(io.Writer) error {
 	}
 	epoch, counter, applied, digest := f.epoch, f.counter, f.applied, f.tree.Digest()
 	return func(out io.Writer) error {
-		bw := bufio.NewWriterSize(out, 64<<10)
+		// Each frame is built in w behind a 4-byte length placeholder and
+		// written to out as it stands: no second copy. out (storage's
+		// chunk writer) buffers.
 		var w jute.Writer
+		w.Int(0)
 		flush := func() error {
-			_, err := bw.Write(jute.AppendFrame(nil, w.Bytes()))
+			w.SetInt(0, int32(w.Len()-4))
+			_, err := out.Write(w.Bytes())
 			w.Reset()
+			w.Int(0)
 			return err
 		}
 		w.String(snapMagic)
@@ -103,10 +108,7 @@ func (f *FSM) Snapshot() func(io.Writer) error {
 		}
 		w.Int(chunkEnd)
 		w.Long(count)
-		if err := flush(); err != nil {
-			return err
-		}
-		return bw.Flush()
+		return flush()
 	}
 }
 
