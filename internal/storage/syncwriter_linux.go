@@ -6,26 +6,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pace waits until the range whose writeback the previous call started is
-// on disk, then starts writeback of what was written since, without waiting
-// for it. So at most two ranges of syncEvery bytes are dirty or in flight,
-// and the serializer runs at disk speed instead of filling the page cache.
-// sync_file_range flushes data only, never metadata: the caller still
+// pace writes what was written since the last call to disk and waits for
+// it, so the serializer runs at disk speed instead of filling the page
+// cache, and a WAL sync never waits behind more than syncEvery bytes of
+// it. sync_file_range flushes data only, never metadata: the caller still
 // fsyncs at the end.
 func (w *syncWriter) pace() error {
-	fd := int(w.f.Fd())
-	if w.started > w.synced {
-		err := unix.SyncFileRange(fd, w.synced, w.started-w.synced,
-			unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
-		if err != nil {
-			return w.fallback(err)
-		}
-		w.synced = w.started
-	}
-	if err := unix.SyncFileRange(fd, w.started, w.written-w.started, unix.SYNC_FILE_RANGE_WRITE); err != nil {
+	err := unix.SyncFileRange(int(w.f.Fd()), w.synced, w.written-w.synced,
+		unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+	if err != nil {
 		return w.fallback(err)
 	}
-	w.started = w.written
+	w.synced = w.written
 	return nil
 }
 
@@ -38,6 +30,6 @@ func (w *syncWriter) fallback(err error) error {
 	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
 		return err
 	}
-	w.started, w.synced = w.written, w.written
+	w.synced = w.written
 	return nil
 }

@@ -10,6 +10,6 @@ func (w *syncWriter) pace() error {
 	if err := fileutil.Fdatasync(w.f); err != nil {
 		return err
 	}
-	w.started, w.synced = w.written, w.written
+	w.synced = w.written
 	return nil
 }
