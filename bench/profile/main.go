@@ -7,6 +7,7 @@
 //	go run ./bench/profile -workload create -o create.pprof
 //	go run ./bench/profile -workload get -duration 20s -top 25
 //	go run ./bench/profile -workload create -heap create.heap
+//	go run ./bench/profile -workload create -trace create.trace
 //	go tool pprof -http=: create.pprof
 //
 // It owns its temporary data dir and its child and must never leave
@@ -25,6 +26,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"syscall"
 	"time"
@@ -40,6 +42,7 @@ type flags struct {
 	cfg      load.Config
 	out, dir string
 	heap     string
+	trace    string
 	top      int
 	child    bool
 }
@@ -58,6 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.out, "o", "", "profile file (default <workload>.pprof)")
 	fs.StringVar(&f.heap, "heap", "", "also write the server's heap profile (in-use memory after the load) to this file")
 	fs.StringVar(&f.dir, "dir", "", "parent of the server's temporary data dir (default the system temp dir)")
+	fs.StringVar(&f.trace, "trace", "", "also write an execution trace of the profiled phase to this file (go tool trace)")
 	fs.IntVar(&f.top, "top", 15, "print this many top entries (flat and cumulative) with go tool pprof; 0: none")
 	fs.StringVar(&f.cfg.Servers, "servers", "", "(child mode) the server to load")
 	fs.BoolVar(&f.child, "child", false, "run the load generator only (used by the parent)")
@@ -166,15 +170,31 @@ func profile(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 		<-exited
 		return err
 	}
+	stopTrace := func() error { return nil }
+	if f.trace != "" {
+		if stopTrace, err = startTrace(f.trace); err != nil {
+			pprof.StopCPUProfile()
+			pf.Close()
+			cmd.Process.Kill()
+			<-exited
+			return err
+		}
+	}
+	cpu0, wall0 := processCPU(), time.Now()
 	werr := <-exited
+	cpu, wall := processCPU()-cpu0, time.Since(wall0)
 	pprof.StopCPUProfile()
+	if err := stopTrace(); err != nil {
+		return err
+	}
 	if err := pf.Close(); err != nil {
 		return err
 	}
 	if werr != nil {
 		return fmt.Errorf("load generator: %v", werr)
 	}
-	fmt.Fprintf(stderr, "profile: wrote %s (server only, %v of load)\n", f.out, c.Duration)
+	fmt.Fprintf(stderr, "profile: wrote %s (server only, %v of load); server CPU %.2fs in %.2fs (%.2f cores)\n",
+		f.out, c.Duration, cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds())
 	if f.heap != "" {
 		if err := writeHeap(f.heap); err != nil {
 			return err
@@ -191,6 +211,32 @@ func profile(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// startTrace starts an execution trace into path; the returned function
+// stops it and closes the file.
+func startTrace(path string) (func() error, error) {
+	tf, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(tf); err != nil {
+		tf.Close()
+		return nil, err
+	}
+	return func() error {
+		trace.Stop()
+		return tf.Close()
+	}, nil
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // writeHeap writes the heap profile after a collection, so in-use figures
