@@ -44,6 +44,7 @@ type conn struct {
 	outMu    sync.Mutex
 	out      []byte
 	spare    []byte
+	writing  bool // a goroutine is writing a batch taken from out
 	outWake  chan struct{}
 	flushEnd bool // close once everything queued has been written
 
@@ -226,20 +227,34 @@ func (c *conn) logReadErr(what string, err error) {
 	c.s.log.Warn("closing connection", "remote", c.remote, "session", hexID(c.session.Load()), "while", what, "err", err)
 }
 
-// enqueue appends one reply frame to the outbound buffer. It never blocks:
-// a client that lets outLimit bytes pile up is disconnected.
+// enqueue appends one reply frame to the outbound buffer and wakes the
+// write loop. It never blocks: a client that lets outLimit bytes pile up is
+// disconnected.
 func (c *conn) enqueue(payload []byte) {
+	if c.queue(payload) {
+		c.wakeWriter()
+	}
+}
+
+// queue appends one reply frame to the outbound buffer without waking
+// anyone; the process loop's replies leave with its flush. It reports
+// false if the connection was closed for having too much queued.
+func (c *conn) queue(payload []byte) bool {
 	c.outMu.Lock()
 	if len(c.out)+len(payload) > outLimit {
 		c.outMu.Unlock()
 		c.s.log.Warn("closing connection: client is not reading its replies", "remote", c.remote, "session", hexID(c.session.Load()), "queuedBytes", len(c.out))
 		c.close()
-		return
+		return false
 	}
 	c.out = jute.AppendFrame(c.out, payload)
 	c.outMu.Unlock()
 	c.sent.Add(1)
 	c.s.stats.sent.Add(1)
+	return true
+}
+
+func (c *conn) wakeWriter() {
 	select {
 	case c.outWake <- struct{}{}:
 	default:
@@ -259,13 +274,11 @@ func (c *conn) closeAfterFlush() {
 	c.outMu.Lock()
 	c.flushEnd = true
 	c.outMu.Unlock()
-	select {
-	case c.outWake <- struct{}{}:
-	default:
-	}
+	c.wakeWriter()
 }
 
-// writeLoop writes whatever has been queued in one syscall per batch.
+// writeLoop writes whatever has been queued in one syscall per batch:
+// watch events, and replies the process loop left to it.
 func (c *conn) writeLoop() {
 	defer c.close()
 	for {
@@ -274,33 +287,47 @@ func (c *conn) writeLoop() {
 		case <-c.closed:
 			return
 		}
-		c.outMu.Lock()
-		buf := c.out
-		c.out = c.spare[:0]
-		end := c.flushEnd
-		c.outMu.Unlock()
-		if len(buf) > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
-			if _, err := c.nc.Write(buf); err != nil {
-				return
-			}
-		}
-		c.outMu.Lock()
-		if cap(buf) <= 1<<20 {
-			c.spare = buf[:0]
-		}
-		more := len(c.out) > 0
-		c.outMu.Unlock()
-		if end && !more {
+		if end, err := c.flush(); err != nil || end {
 			return
 		}
-		if more {
-			select {
-			case c.outWake <- struct{}{}:
-			default:
-			}
-		}
 	}
+}
+
+// flush writes what is queued, unless another goroutine is writing (it
+// wakes the write loop when it is done if more was queued meanwhile). The
+// process loop calls it once it has answered what it could, which spares
+// most replies a hand-off to the write loop. end reports that the
+// connection is to close, everything queued having been written.
+func (c *conn) flush() (end bool, err error) {
+	c.outMu.Lock()
+	if c.writing {
+		c.outMu.Unlock()
+		return false, nil
+	}
+	buf := c.out
+	c.out = c.spare[:0]
+	end = c.flushEnd
+	c.writing = true
+	c.outMu.Unlock()
+	if len(buf) > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
+		_, err = c.nc.Write(buf)
+	}
+	c.outMu.Lock()
+	c.writing = false
+	if cap(buf) <= 1<<20 {
+		c.spare = buf[:0]
+	}
+	more := len(c.out) > 0 || c.flushEnd && !end
+	c.outMu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	if more {
+		c.wakeWriter()
+		return false, nil
+	}
+	return end, nil
 }
 
 func (c *conn) writeTimeout() time.Duration {
@@ -338,7 +365,7 @@ func (c *conn) reply(xid int32, zxid int64, code proto.ErrCode, body proto.Recor
 	if body != nil && code == proto.ErrOK {
 		body.Encode(w)
 	}
-	c.enqueue(w.Bytes())
+	c.queue(w.Bytes())
 	putWriter(w)
 	c.lastZxid.Store(zxid)
 }

@@ -169,6 +169,12 @@ func (c *conn) processLoop() {
 			}
 		}
 		if c.isClosed() || c.flushing() {
+			c.wakeWriter() // the write loop sends what is queued, then closes
+			return
+		}
+		// Send the replies now rather than hand them to the write loop.
+		if end, err := c.flush(); err != nil || end {
+			c.close()
 			return
 		}
 	}
