@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -458,4 +459,70 @@ func others(ids []uint64, not ...uint64) []uint64 {
 		}
 	}
 	return out
+}
+
+// TestProposalsWaitForALeaderInOrder: while no leader can be elected,
+// proposals are held, not failed at once; once one is elected they enter
+// the log in the order they were made; and one that waited ProposalWait
+// fails with ErrProposalDropped and is never applied.
+func TestProposalsWaitForALeaderInOrder(t *testing.T) {
+	const wait = 2 * time.Second
+	ids := []uint64{1, 2, 3}
+	c := newCluster(t, ids, nil, func(cfg *Config) { cfg.ProposalWait = wait })
+	lead := c.leader(ids, 0)
+	rest := others(ids, lead)
+	r, down := rest[0], rest[1]
+	c.stop(lead)
+	c.stop(down)
+	eventually(t, 5*time.Second, "the last node to lose its leader", func() bool { return c.nodes[r].Status().Leader == 0 })
+
+	propose := func(data string) chan error {
+		errc := make(chan error, 1)
+		c.nodes[r].ProposeAsync([]byte(data), func(err error) { errc <- err })
+		return errc
+	}
+	start := time.Now()
+	select {
+	case err := <-propose("lost"):
+		if !errors.Is(err, ErrProposalDropped) || time.Since(start) < wait {
+			t.Fatalf("a proposal without a leader ended after %v with %v; want ErrProposalDropped after %v", time.Since(start), err, wait)
+		}
+	case <-time.After(wait + 3*time.Second):
+		t.Fatalf("a proposal without a leader was neither taken nor failed after %v", wait+3*time.Second)
+	}
+
+	names := []string{"a", "b", "c"}
+	var errcs []chan error
+	for _, d := range names {
+		errcs = append(errcs, propose(d))
+	}
+	time.Sleep(100 * time.Millisecond)
+	for i, errc := range errcs {
+		select {
+		case err := <-errc:
+			t.Fatalf("proposal %q ended with %v while no leader could be elected; want it held", names[i], err)
+		default:
+		}
+	}
+	c.start(down)
+	for i, errc := range errcs {
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatalf("proposal %q: %v", names[i], err)
+			}
+		case <-time.After(wait):
+			t.Fatalf("proposal %q not taken within %v of a leader being electable", names[i], wait)
+		}
+	}
+	eventually(t, 5*time.Second, "a, b and c applied", func() bool { return c.allHave([]uint64{r}, "c") })
+	var got []string
+	for _, d := range c.sms[r].data() {
+		if d == "a" || d == "b" || d == "c" || d == "lost" {
+			got = append(got, d)
+		}
+	}
+	if !slices.Equal(got, names) {
+		t.Fatalf("applied %v, want %v in that order and nothing of the failed proposal", got, names)
+	}
 }

@@ -2,7 +2,9 @@ package raftnode
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -32,7 +34,8 @@ type inbox struct {
 
 // proposal is one entry's data and whom to tell whether raft took it.
 type proposal struct {
-	data []byte
+	data   []byte
+	queued time.Time
 	// done is called once, with nil when raft appended the entry or the
 	// error that made it drop it. It runs on the raft loop (or on the
 	// caller's goroutine after the loop ended) and must not block.
@@ -55,6 +58,7 @@ func (b *inbox) propose(p proposal) {
 		p.done(err)
 		return
 	}
+	p.queued = time.Now()
 	b.props = append(b.props, p)
 	b.mu.Unlock()
 	b.signal()
@@ -99,14 +103,22 @@ func (b *inbox) take(props []proposal, msgs []*raftpb.Message, ops []func(*raft.
 
 // close ends the inbox: queued and later proposals fail with err, queued
 // and later operations never run.
-func (b *inbox) close(err error) {
+func (b *inbox) close(err error) []proposal {
 	b.mu.Lock()
 	props := b.props
 	b.props, b.msgs, b.ops, b.err = nil, nil, nil, err
 	b.mu.Unlock()
-	for _, p := range props {
+	return props
+}
+
+// endProposals fails every proposal still queued or held, once the raft
+// loop has ended.
+func (n *Node) endProposals() {
+	err := n.stoppedErr()
+	for _, p := range append(n.held, n.inbox.close(err)...) {
 		p.done(err)
 	}
+	n.held = nil
 }
 
 // call runs op on the raft loop and waits for it; it fails if the node
@@ -129,10 +141,17 @@ func (n *Node) call(ctx context.Context, op func(*raft.RawNode)) error {
 }
 
 // drainInbox steps everything queued into raft: operations first, then
-// peers' messages, then local proposals as one message per maxPropBatch
-// bytes.
+// peers' messages, then local proposals (held ones first) as one message
+// per maxPropBatch bytes. When raft drops a batch for want of a leader, it
+// and everything after it are held, to be stepped again at the next call
+// (the loop runs at least every tick), until the oldest has waited
+// ProposalWait: then all held fail, so that none can overtake another.
 func (n *Node) drainInbox() {
 	n.props, n.msgs, n.ops = n.inbox.take(n.props, n.msgs, n.ops)
+	if len(n.held) > 0 {
+		n.props = append(n.held, n.props...)
+		n.held = nil
+	}
 	for i, op := range n.ops {
 		op(n.raw)
 		n.ops[i] = nil
@@ -160,6 +179,17 @@ func (n *Node) drainInbox() {
 			ents[i] = &raftpb.Entry{Data: props[i].data}
 		}
 		err := n.raw.Step(&raftpb.Message{Type: raftpb.MsgProp.Enum(), From: new(n.cfg.ID), Entries: ents})
+		if errors.Is(err, raft.ErrProposalDropped) {
+			if time.Since(props[0].queued) < n.cfg.ProposalWait {
+				n.held = append(n.held[:0:0], props...)
+			} else {
+				for _, p := range props {
+					p.done(err)
+				}
+			}
+			clear(props)
+			return
+		}
 		for i := range k {
 			props[i].done(err)
 			props[i] = proposal{}

@@ -40,7 +40,7 @@ type purgeReq struct {
 // sends, hand-off to apply, Advance.
 func (n *Node) run() {
 	defer n.wg.Done()
-	defer func() { n.inbox.close(n.stoppedErr()) }()
+	defer n.endProposals()
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
 	for {

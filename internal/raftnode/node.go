@@ -107,6 +107,10 @@ type Config struct {
 	// in-memory log so that slightly lagging peers catch up from the log
 	// rather than a snapshot (default 5000).
 	SnapCatchUpEntries uint64
+	// ProposalWait is how long a proposal raft drops for want of a leader
+	// (an election is running) is held and stepped again, in order with
+	// those queued after it, before it fails (default 2s).
+	ProposalWait time.Duration
 	// SnapRetainCount, when > 0, purges after each snapshot: the newest
 	// SnapRetainCount snapshots and the WAL behind them are kept. With 0,
 	// nothing is deleted unless Purge is called.
@@ -122,6 +126,7 @@ const (
 	defaultElectionTicks      = 10
 	defaultHeartbeatTicks     = 1
 	defaultSnapCount          = 100000
+	defaultProposalWait       = 2 * time.Second
 	defaultSnapBytes          = 64 << 20
 	defaultSnapCatchUpEntries = 5000
 
@@ -172,6 +177,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.SnapBytes == 0 {
 		out.SnapBytes = defaultSnapBytes
+	}
+	if out.ProposalWait == 0 {
+		out.ProposalWait = defaultProposalWait
 	}
 	if out.SnapCatchUpEntries == 0 {
 		out.SnapCatchUpEntries = defaultSnapCatchUpEntries
@@ -230,7 +238,9 @@ type Node struct {
 	raw *raft.RawNode // raft loop only (see inbox)
 
 	inbox *inbox
-	// The raft loop's reusable buffers for what it takes from the inbox.
+	// The raft loop's reusable buffers for what it takes from the inbox,
+	// and the proposals raft dropped for want of a leader, oldest first.
+	held  []proposal
 	props []proposal
 	msgs  []*raftpb.Message
 	ops   []func(*raft.RawNode)
@@ -547,9 +557,11 @@ func (n *Node) Propose(ctx context.Context, data []byte) error {
 
 // ProposeAsync queues data for raft and returns at once. done is called
 // exactly once: with nil when raft appended the entry to its log, or with
-// the reason it did not (ErrProposalDropped while no leader is known,
-// ErrStopped, the fatal error). done runs on the raft loop and must not
-// block; the entry's outcome comes from the state machine, as for Propose.
+// the reason it did not (ErrProposalDropped when no leader appeared within
+// ProposalWait, ErrStopped, the fatal error). done runs on the raft loop and
+// must not block; the entry's outcome comes from the state machine, as for
+// Propose. Proposals enter raft in the order ProposeAsync was called, also
+// when they had to wait for a leader.
 func (n *Node) ProposeAsync(data []byte, done func(error)) {
 	if err := n.checkRunning(); err != nil {
 		done(err)

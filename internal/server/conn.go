@@ -33,10 +33,7 @@ type conn struct {
 	closing atomic.Bool // the client asked to close its session
 	timeout time.Duration
 	auth    []proto.ID // processor goroutine only, once the session is up
-	// accepted is closed once raft has taken this connection's newest
-	// write proposal (processor goroutine only).
-	accepted <-chan struct{}
-	since    time.Time
+	since   time.Time
 
 	in   chan *request
 	wake chan struct{}

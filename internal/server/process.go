@@ -261,19 +261,8 @@ func (c *conn) begin(req *request) {
 			c.closing.Store(true)
 			c.s.tracker.MarkClosing(c.session.Load())
 		}
-		// Writes enter raft in the session's order: wait until raft has
-		// taken the previous one (usually long done).
-		if c.accepted != nil {
-			select {
-			case <-c.accepted:
-			case <-c.closed:
-				req.ok = false
-				close(req.done)
-				return
-			}
-		}
 		sid := c.session.Load()
-		c.accepted = c.s.propose(&fsm.Entry{
+		c.s.propose(&fsm.Entry{
 			Session: sid, Op: req.op, Auth: c.auth, Body: req.body,
 		}, func(res fsm.Result, ok bool) {
 			if !ok && req.op == proto.OpCloseSession {

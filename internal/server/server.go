@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -175,6 +174,7 @@ func (s *Server) Start() error {
 		// snapCount so that the log is really compacted.
 		SnapCatchUpEntries: min(5000, uint64(s.opts.SnapCount)/2+1),
 		SnapRetainCount:    s.opts.SnapRetainCount,
+		ProposalWait:       max(2*s.electionTimeout(), 2*time.Second),
 		Logger:             s.log,
 	}
 	if s.opts.Standalone() {
@@ -441,42 +441,23 @@ func (s *Server) trackSessions(live []*fsm.Session) {
 
 // propose submits an entry without waiting for raft, and calls done with
 // its result once it is applied, or with ok=false if the server stops
-// first or the proposal fails. The channel it returns is closed once raft
-// has taken the entry into its log or the proposal has failed for good: a
-// session's next write waits for it, so that a proposal raft dropped and
-// that is tried again cannot be overtaken by a later one.
-func (s *Server) propose(e *fsm.Entry, done func(res fsm.Result, ok bool)) <-chan struct{} {
+// first or the proposal fails. While an election runs, raftnode holds the
+// proposal (ProposalWait) rather than fail it, which spares the client a
+// lost connection, and keeps it in order with the ones after it.
+func (s *Server) propose(e *fsm.Entry, done func(res fsm.Result, ok bool)) {
 	e.Origin = s.id
 	e.ReqID = s.reqSeq.Add(1)
 	if e.Time == 0 {
 		e.Time = time.Now().UnixMilli()
 	}
-	accepted := make(chan struct{})
 	if s.fault.Load() != nil {
-		close(accepted)
 		done(fsm.Result{}, false)
-		return accepted
+		return
 	}
-	s.waiters.add(e.ReqID, done, s.node.Status().Term)
-	s.submit(e.ReqID, e.Op, e.Marshal(), time.Now().Add(max(2*s.electionTimeout(), 2*time.Second)), accepted)
-	return accepted
-}
-
-// submit hands a registered proposal to raft without waiting for it.
-// Raft drops a proposal while no leader is known (an election is running):
-// nothing was appended, so it is tried again after a pause until deadline,
-// which spares the client a lost connection. Any other refusal, or the
-// deadline, fails the waiter. accepted is closed once raft has appended
-// the entry or the proposal has failed for good.
-func (s *Server) submit(id uint64, op proto.OpCode, data []byte, deadline time.Time, accepted chan struct{}) {
-	s.node.ProposeAsync(data, func(err error) {
+	id, op := e.ReqID, e.Op
+	s.waiters.add(id, done, s.node.Status().Term)
+	s.node.ProposeAsync(e.Marshal(), func(err error) {
 		// On the raft loop: nothing here may block.
-		pause := s.electionTimeout() / 10
-		if errors.Is(err, raftnode.ErrProposalDropped) && time.Until(deadline) > pause && s.ctx().Err() == nil {
-			time.AfterFunc(pause, func() { s.submit(id, op, data, deadline, accepted) })
-			return
-		}
-		close(accepted)
 		if err == nil {
 			return
 		}
