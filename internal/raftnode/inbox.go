@@ -128,16 +128,16 @@ func (n *Node) call(ctx context.Context, op func(*raft.RawNode)) error {
 	if !n.inbox.do(func(rn *raft.RawNode) { op(rn); close(done) }) {
 		return n.stoppedErr()
 	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.stopc:
-		return ErrStopped
-	case <-n.failc:
-		return n.failErr
+	return n.await(ctx, done)
+}
+
+// step steps m into raft on the raft loop and returns raft's verdict.
+func (n *Node) step(ctx context.Context, m *raftpb.Message) error {
+	var err error
+	if cerr := n.call(ctx, func(rn *raft.RawNode) { err = rn.Step(m) }); cerr != nil {
+		return cerr
 	}
+	return err
 }
 
 // drainInbox steps everything queued into raft: operations first, then

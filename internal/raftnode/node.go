@@ -561,12 +561,9 @@ func (n *Node) Propose(ctx context.Context, data []byte) error {
 // ProposalWait, ErrStopped, the fatal error). done runs on the raft loop and
 // must not block; the entry's outcome comes from the state machine, as for
 // Propose. Proposals enter raft in the order ProposeAsync was called, also
-// when they had to wait for a leader.
+// when they had to wait for a leader. Once the node has stopped, done is
+// called at once with the reason.
 func (n *Node) ProposeAsync(data []byte, done func(error)) {
-	if err := n.checkRunning(); err != nil {
-		done(err)
-		return
-	}
 	n.inbox.propose(proposal{data: data, done: done})
 }
 
@@ -618,8 +615,14 @@ func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
 	if n.applied.Load() >= index {
 		return nil
 	}
+	return n.await(ctx, n.waits.wait(index))
+}
+
+// await waits for done to close; it fails if ctx ends or the node stops
+// first.
+func (n *Node) await(ctx context.Context, done <-chan struct{}) error {
 	select {
-	case <-n.waits.wait(index):
+	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -701,11 +704,7 @@ func (n *Node) runPeerProposals() {
 func (n *Node) stepProposal(ctx context.Context, m *raftpb.Message) error {
 	for {
 		changed := n.statusChanged()
-		var err error
-		if cerr := n.call(ctx, func(rn *raft.RawNode) { err = rn.Step(m) }); cerr != nil {
-			return cerr
-		}
-		if !errors.Is(err, raft.ErrProposalDropped) {
+		if err := n.step(ctx, m); !errors.Is(err, raft.ErrProposalDropped) {
 			return err
 		}
 		select {

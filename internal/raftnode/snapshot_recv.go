@@ -66,11 +66,7 @@ func (n *Node) ReceiveSnapshot(ctx context.Context, m *raftpb.Message, body io.R
 		n.log.Warn("snapshot from the leader refused", "from", m.GetFrom(), "index", meta.Index, "err", err)
 		return err
 	}
-	var err error
-	if cerr := n.call(ctx, func(rn *raft.RawNode) { err = rn.Step(m) }); cerr != nil {
-		return cerr
-	}
-	return err
+	return n.step(ctx, m)
 }
 
 // stopReader aborts a long transfer when the node stops or the caller gives up.

@@ -12,11 +12,10 @@ import (
 // each piece before writing the next, keeps at most syncEvery bytes of
 // snapshot ahead of any WAL sync, and the closing fsync has little left to
 // do. BenchmarkSnapshotStall in internal/raftnode (100 MiB snapshot,
-// back-to-back writes, p99 write latency while the snapshot is written,
-// against ~0.35 ms idle) measured 3-7 ms with a final fsync only after
-// syncs every 2 MiB with two in flight, 2.7-3.6 ms syncing 2 MiB at a
-// time, 1.3 ms at 512 KiB and 1.0-1.15 ms at 256 KiB, the snapshot taking
-// 70 ms longer (of ~250 ms).
+// back-to-back writes) measured the p99 write latency while the snapshot is
+// written, against ~0.35 ms idle: 2.5-5.5 ms with 2 MiB pieces two in
+// flight, 2.7-3.6 ms with 2 MiB pieces each waited for, 1.3 ms at 512 KiB
+// and 1.0-1.2 ms at 256 KiB, the snapshot taking ~70 ms longer (of ~250 ms).
 const syncEvery = 256 << 10
 
 // syncWriter writes a file and pushes it to disk as it goes (see
