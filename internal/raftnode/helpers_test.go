@@ -200,6 +200,7 @@ func mustStart(t testing.TB, cfg Config, sm StateMachine) *Node {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
+	t.Cleanup(n.Stop) // Stop may be called again: a test that forgets it leaves no raft loop behind
 	return n
 }
 
