@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -21,8 +22,10 @@ const outLimit = 16 << 20
 // When it is full the read loop stops reading: TCP pushes back on the client.
 const inQueue = 1024
 
-// conn is one client connection. The read loop decodes frames; the
-// processor runs requests in order; the write loop sends what they produce.
+// conn is one client connection. The read loop decodes frames and, when it
+// has nothing more to read, runs them; the process loop runs them when a
+// write completes or the read loop is busy; the write loop sends watch
+// events and replies that found another write in progress.
 type conn struct {
 	s      *Server
 	nc     net.Conn
@@ -32,11 +35,16 @@ type conn struct {
 	session atomic.Int64
 	closing atomic.Bool // the client asked to close its session
 	timeout time.Duration
-	auth    []proto.ID // processor goroutine only, once the session is up
+	auth    []proto.ID // procMu, once the session is up
 	since   time.Time
 
-	in   chan *request
-	wake chan struct{}
+	// The read loop queues requests on in and runs them itself when the
+	// process loop is idle; procMu makes the two take turns.
+	in      chan *request
+	wake    chan struct{}
+	procMu  sync.Mutex
+	reqs    []*request // procMu: read, started or waiting for an answer
+	stopped bool       // procMu: closing; nothing more is processed
 
 	outMu    sync.Mutex
 	out      []byte
@@ -203,10 +211,39 @@ func (c *conn) readLoop() {
 		c.s.stats.outstanding.Add(1)
 		select {
 		case c.in <- req:
-		case <-c.closed:
+		default:
+			c.signal() // full: the process loop must make room
+			select {
+			case c.in <- req:
+			case <-c.closed:
+				return
+			}
+		}
+		if frameBuffered(br) {
+			continue // read the burst first, so its writes are proposed together
+		}
+		// Nothing more to read yet: run the requests here, sparing them a
+		// hand-off to the process loop, unless it is running already.
+		if !c.procMu.TryLock() {
+			c.signal()
+			continue
+		}
+		stop := c.step()
+		c.procMu.Unlock()
+		if stop {
 			return
 		}
 	}
+}
+
+// frameBuffered reports whether br holds a whole frame already.
+func frameBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n < 4 {
+		return false
+	}
+	b, _ := br.Peek(4)
+	return int64(n)-4 >= int64(binary.BigEndian.Uint32(b))
 }
 
 func (c *conn) logReadErr(what string, err error) {

@@ -167,7 +167,7 @@ func (s *Server) Conns() []fourlw.ConnInfo {
 // FinalRequestProcessor does for every request, pings included (their xid
 // is negative, so cons then omits lcxid, as ZooKeeper's does). Opcodes
 // ZooKeeper gives no name (auth, sasl) keep the previous name. Only the
-// connection's processor goroutine calls it.
+// goroutine holding the connection.s procMu calls it.
 func (c *conn) noteRequest(op proto.OpCode, xid int32) {
 	if fourlw.LastOpName(int32(op)) != "" {
 		c.lastOp.Store(int32(op))

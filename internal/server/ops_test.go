@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkd-io/zkd/internal/jute"
 	"github.com/zkd-io/zkd/proto"
 )
 
@@ -349,5 +350,41 @@ func TestPingsKeepSessionAlive(t *testing.T) {
 	var st proto.ExistsResponse
 	if code := r.call(proto.OpExists, &proto.ExistsRequest{Path: "/alive"}, &st); code != proto.ErrOK || st.Stat.EphemeralOwner != r.session {
 		t.Fatalf("ephemeral of a pinging session: got %v owner %#x", code, st.Stat.EphemeralOwner)
+	}
+}
+
+// TestRequestAnsweredWhileNextIsPartial sends a request followed by the
+// first bytes of another: the first must be answered without waiting for
+// the rest of the second (the read loop runs what it has once no whole
+// frame is left to read), and the second once it is complete.
+func TestRequestAnsweredWhileNextIsPartial(t *testing.T) {
+	s := startServer(t)
+	r := dialRaw(t, s)
+	r.handshake(proto.ConnectRequest{})
+	frame := func(xid int32, op proto.OpCode, body proto.Record) []byte {
+		var w jute.Writer
+		(&proto.RequestHeader{Xid: xid, Type: op}).Encode(&w)
+		body.Encode(&w)
+		return jute.AppendFrame(nil, w.Bytes())
+	}
+	first := frame(1, proto.OpCreate, &proto.CreateRequest{Path: "/split", Data: []byte("x"), ACL: proto.OpenACLUnsafe})
+	second := frame(2, proto.OpGetData, &proto.GetDataRequest{Path: "/split"})
+	for _, cut := range []int{2, 4, 9} { // inside the length, at its end, inside the body
+		stream := append(append([]byte{}, first...), second[:cut]...)
+		if _, err := r.nc.Write(stream); err != nil {
+			t.Fatal(err)
+		}
+		r.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if h, _ := r.reply(nil); h.Xid != 1 {
+			t.Fatalf("cut %d: first reply xid %d, want 1", cut, h.Xid)
+		}
+		if _, err := r.nc.Write(second[cut:]); err != nil {
+			t.Fatal(err)
+		}
+		var got proto.GetDataResponse
+		if h, _ := r.reply(&got); h.Xid != 2 || h.Err != proto.ErrOK || string(got.Data) != "x" {
+			t.Fatalf("cut %d: second reply %+v data %q", cut, h, got.Data)
+		}
+		first = frame(1, proto.OpSetData, &proto.SetDataRequest{Path: "/split", Data: []byte("x"), Version: -1})
 	}
 }

@@ -28,7 +28,7 @@ type request struct {
 	start time.Time
 	err   proto.ErrCode // set when the body could not be decoded
 
-	started bool          // processor only: the write was proposed / the sync begun
+	started bool          // procMu: the write was proposed / the sync begun
 	done    chan struct{} // closed when a write or sync has its result
 	res     fsm.Result
 	ok      bool
@@ -137,47 +137,63 @@ func multiOpsAllowed(op proto.OpCode, m *proto.MultiRequest) bool {
 	return true
 }
 
-// processLoop runs the session's requests in arrival order. Writes are
-// proposed as soon as they arrive, so one session can have many in flight;
-// replies still leave in request order, and a read waits until every earlier
-// write of its session has been applied.
+// processLoop runs the session's requests in arrival order whenever the
+// read loop does not run them itself (see readLoop): after a write or sync
+// completes, and when requests arrive while another step is running.
+// Writes are proposed as soon as they arrive, so one session can have many
+// in flight; replies still leave in request order, and a read waits until
+// every earlier write of its session has been applied.
 func (c *conn) processLoop() {
-	var queue []*request
 	for {
 		select {
-		case req := <-c.in:
-			queue = append(queue, req)
-			// Take whatever else has arrived before draining, so a burst
-			// of writes is proposed together.
-			for more := true; more; {
-				select {
-				case req := <-c.in:
-					queue = append(queue, req)
-				default:
-					more = false
-				}
-			}
 		case <-c.wake:
 		case <-c.closed:
 			return
 		}
-		for {
-			c.startReady(queue)
-			var progressed bool
-			if queue, progressed = c.drain(queue); !progressed || len(queue) == 0 {
-				break
-			}
-		}
-		if c.isClosed() || c.flushing() {
-			c.wakeWriter() // the write loop sends what is queued, then closes
-			return
-		}
-		// Send the replies now rather than hand them to the write loop.
-		if end, err := c.flush(); err != nil || end {
-			c.close()
+		c.procMu.Lock()
+		stop := c.step()
+		c.procMu.Unlock()
+		if stop {
 			return
 		}
 	}
+}
+
+// step takes every request the read loop has queued, starts and answers
+// what it can, and writes the replies. The caller holds procMu, so steps
+// never overlap and requests join the queue in arrival order. stop reports
+// that the connection is closing and nothing more is to be processed.
+func (c *conn) step() (stop bool) {
+	if c.stopped {
+		return true
+	}
+	for more := true; more; {
+		select {
+		case req := <-c.in:
+			c.reqs = append(c.reqs, req)
+		default:
+			more = false
+		}
+	}
+	for {
+		c.startReady(c.reqs)
+		var progressed bool
+		if c.reqs, progressed = c.drain(c.reqs); !progressed || len(c.reqs) == 0 {
+			break
+		}
+	}
+	if c.isClosed() || c.flushing() {
+		c.wakeWriter() // the write loop sends what is queued, then closes
+		c.stopped = true
+		return true
+	}
+	// Send the replies now rather than hand them to the write loop.
+	if end, err := c.flush(); err != nil || end {
+		c.close()
+		c.stopped = true
+		return true
+	}
+	return false
 }
 
 // startReady starts the asynchronous part of queued requests, in order, up
