@@ -225,7 +225,7 @@ func (s *Storage) create() (*Recovered, error) {
 }
 
 func (s *Storage) recover() (*Recovered, error) {
-	walSnaps, err := wal.ValidSnapshotEntries(s.zl, s.walDir)
+	walSnaps, err := validSnapshotRecords(s.zl, s.walDir)
 	if err != nil {
 		return nil, s.corruptWAL(err)
 	}
