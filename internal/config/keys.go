@@ -80,9 +80,9 @@ var keySpecs = []keySpec{
 		allowNonNegativeMS, setMS(func(o *Options) *time.Duration { return &o.AdminRateLimit })},
 	{KeyDoc{"metricsProvider.httpPort", "MetricsHTTPPort", "7000", "Port serving Prometheus metrics at /metrics, and /healthz and /readyz, on admin.serverAddress; 0 picks a free port.", ""},
 		allowPort, setInt(func(o *Options) *int { return &o.MetricsHTTPPort })},
-	{KeyDoc{"snapCount", "SnapCount", "100000", "Log entries between snapshots.", "zookeeper.snapCount"},
+	{KeyDoc{"snapCount", "SnapCount", "100000", "Log entries between snapshots: as in ZooKeeper, each snapshot is taken after a random count between half of this and all of it, so that ensemble members do not snapshot at once.", "zookeeper.snapCount"},
 		allowSnapCount, setDecoded(func(o *Options) *int { return &o.SnapCount })},
-	{KeyDoc{"snapSizeLimitInKb", "SnapSizeLimitKB", "65536", "Also snapshot once this many KiB of log were written since the last snapshot; 0 or less disables the size trigger (ZooKeeper's default is 4 GiB).", "zookeeper.snapSizeLimitInKb"},
+	{KeyDoc{"snapSizeLimitInKb", "SnapSizeLimitKB", "65536", "Also snapshot once this many KiB of log were written since the last snapshot (likewise at a random point past half of it); 0 or less disables the size trigger (ZooKeeper's default is 4 GiB).", "zookeeper.snapSizeLimitInKb"},
 		allowSnapSize, func(o *Options, v string) bool {
 			n, err := strconv.ParseInt(v, 10, 64)
 			o.SnapSizeLimitKB = n

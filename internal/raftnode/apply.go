@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -83,14 +84,14 @@ func (n *Node) applyConfChange(cc raftpb.ConfChangeI) {
 	n.confMu.Unlock()
 }
 
-// maybeSnapshot captures the state machine every SnapCount entries, or
-// SnapBytes of entry data, whichever comes first, and serializes it on
+// maybeSnapshot captures the state machine once snapDue says so (within
+// SnapCount entries, or SnapBytes of entry data), and serializes it on
 // another goroutine, so apply never waits for the disk. At most one
 // snapshot is in progress; entries keep arriving meanwhile and the next
 // snapshot is taken after the current one finishes.
 func (n *Node) maybeSnapshot() error {
 	applied := n.applied.Load()
-	if applied-n.snapIndex < n.cfg.SnapCount && n.snapBytes < n.cfg.SnapBytes || n.snapping.Load() {
+	if !n.snapDue.due(n.cfg, applied-n.snapIndex, n.snapBytes) || n.snapping.Load() {
 		return nil
 	}
 	write, err := n.sm.Snapshot()
@@ -102,6 +103,7 @@ func (n *Node) maybeSnapshot() error {
 	n.confMu.Unlock()
 	meta := storage.SnapshotMeta{Index: applied, Term: n.appliedTerm, ConfState: cs}
 	n.snapIndex, n.snapBytes = applied, 0
+	n.snapDue.roll(n.cfg)
 	n.snapping.Store(true)
 	n.wg.Add(1) // the apply goroutine holds a count, so this never races Wait at zero
 	go n.writeSnapshot(meta, write)
@@ -188,4 +190,29 @@ func (w *applyWaits) trigger(applied uint64) {
 		}
 	}
 	w.minWait = next
+}
+
+// snapDue is when the next snapshot falls due, drawn as ZooKeeper's
+// SyncRequestProcessor draws it: past half of SnapCount entries plus a
+// random part of the other half, or past half of SnapBytes plus a random
+// part of the other half, whichever comes first. Members of a group then
+// snapshot at different times, and never all stall on the disk at once.
+type snapDue struct {
+	rolled       bool
+	count, bytes uint64 // random parts, below half of SnapCount and of SnapBytes
+}
+
+func (d *snapDue) roll(cfg Config) {
+	d.rolled = true
+	d.count = rand.Uint64N(max(cfg.SnapCount/2, 1))
+	d.bytes = rand.Uint64N(max(cfg.SnapBytes/2, 1))
+}
+
+// due reports whether a snapshot is due after entries entries and bytes
+// bytes of entry data since the last one.
+func (d *snapDue) due(cfg Config, entries, bytes uint64) bool {
+	if !d.rolled {
+		d.roll(cfg)
+	}
+	return entries >= cfg.SnapCount/2+d.count+1 || bytes >= cfg.SnapBytes/2+d.bytes+1
 }

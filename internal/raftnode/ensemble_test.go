@@ -314,25 +314,25 @@ func TestReceiveSnapshotRefusesBadInput(t *testing.T) {
 
 func TestSnapBytesTriggersSnapshot(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.SnapCount = 1 << 40 // only the size trigger can fire
-	cfg.SnapBytes = 10 << 10
+	cfg.SnapCount = 1 << 40  // only the size trigger can fire
+	cfg.SnapBytes = 20 << 10 // due past 10 KiB, by 20 KiB
 	sm := newListSM()
 	n := mustStart(t, cfg, sm)
 	defer n.Stop()
 	entry := func(i int) string { return fmt.Sprintf("%04d%s", i, strings.Repeat("x", 1020)) }
-	for i := range 9 { // 9 KiB: under the threshold
+	for i := range 9 { // 9 KiB: under half of the threshold
 		proposeWait(t, n, sm, entry(i))
 	}
 	time.Sleep(50 * time.Millisecond)
 	if got := n.Stats().Snapshots; got != 0 {
-		t.Fatalf("snapshots after 9 KiB of entries with SnapBytes 10 KiB: got %d, want 0", got)
+		t.Fatalf("snapshots after 9 KiB of entries with SnapBytes 20 KiB: got %d, want 0", got)
 	}
-	for i := 9; i < 11; i++ {
+	for i := 9; i < 21; i++ {
 		proposeWait(t, n, sm, entry(i))
 	}
 	waitSnapshots(t, n, 1)
 	// The count restarts from the snapshot.
-	proposeWait(t, n, sm, entry(11))
+	proposeWait(t, n, sm, entry(21))
 	time.Sleep(50 * time.Millisecond)
 	if got := n.Stats().Snapshots; got != 1 {
 		t.Fatalf("snapshots right after the first: got %d, want 1", got)

@@ -92,12 +92,16 @@ type Config struct {
 	TickInterval time.Duration
 	// ElectionTicks (default 10) must exceed HeartbeatTicks (default 1).
 	ElectionTicks, HeartbeatTicks int
-	// SnapCount is the number of applied entries between snapshots (default 100000).
+	// SnapCount bounds the applied entries between snapshots (default
+	// 100000). As in ZooKeeper, each snapshot is due after a random count
+	// between half of it and all of it, so that the members of a group do
+	// not all snapshot at once.
 	SnapCount uint64
 	// SnapBytes also takes a snapshot once this many bytes of entry data
-	// were applied since the last one (default 64 MiB), so that large
-	// entries do not grow the log (and a lagging peer's catch-up) without
-	// bound between SnapCount snapshots.
+	// were applied since the last one (default 64 MiB; due, likewise, at a
+	// random point past half of it), so that large entries do not grow the
+	// log (and a lagging peer's catch-up) without bound between SnapCount
+	// snapshots.
 	SnapBytes uint64
 	// SlowSyncThreshold is how long a WAL or snapshot fsync may take
 	// before it is logged as slow (fsync.warningthresholdms); 0 keeps the
@@ -265,6 +269,7 @@ type Node struct {
 	appliedTerm uint64
 	snapIndex   uint64
 	snapBytes   uint64      // entry data applied since snapIndex
+	snapDue     snapDue     // when the next snapshot is due
 	snapping    atomic.Bool // set by apply, cleared by the raft loop
 	confMu      sync.Mutex
 	confState   *raftpb.ConfState

@@ -53,8 +53,9 @@ func TestSnapshotCompactsAndRestartUsesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	snapIdx := snap.GetMetadata().GetIndex()
-	if snapIdx < 4*cfg.SnapCount {
-		t.Fatalf("in-memory snapshot index: got %d, want >= %d after 4 snapshots with SnapCount %d", snapIdx, 4*cfg.SnapCount, cfg.SnapCount)
+	// Each snapshot falls due after more than half of SnapCount entries.
+	if least := 4 * (cfg.SnapCount/2 + 1); snapIdx < least {
+		t.Fatalf("in-memory snapshot index: got %d, want >= %d after 4 snapshots with SnapCount %d", snapIdx, least, cfg.SnapCount)
 	}
 	if want := snapIdx - cfg.SnapCatchUpEntries + 1; first != want {
 		t.Fatalf("first in-memory log index: got %d, want %d (snapshot %d minus the %d-entry catch-up tail)",
@@ -265,5 +266,39 @@ func TestRestartUndoesSpeculativeRestoreOfUnrecordedSnapshot(t *testing.T) {
 	defer n.Stop()
 	if got := sm2.data(); !slices.Equal(got, want) {
 		t.Fatalf("state after restart: got %q, want %q (the log only)", got, want)
+	}
+}
+
+// TestSnapshotDueAtRandomPastHalf: as in ZooKeeper, a snapshot falls due
+// past half of SnapCount entries (or SnapBytes bytes) and by all of it, at
+// a point drawn anew after each snapshot.
+func TestSnapshotDueAtRandomPastHalf(t *testing.T) {
+	cfg := Config{SnapCount: 1000, SnapBytes: 1 << 20}
+	var d snapDue
+	seen := map[uint64]bool{}
+	for range 200 {
+		d.roll(cfg)
+		first := uint64(0)
+		for e := uint64(1); e <= cfg.SnapCount; e++ {
+			if d.due(cfg, e, 0) {
+				first = e
+				break
+			}
+		}
+		if first <= cfg.SnapCount/2 || first > cfg.SnapCount {
+			t.Fatalf("due after %d entries, want in (%d, %d]", first, cfg.SnapCount/2, cfg.SnapCount)
+		}
+		if d.due(cfg, 0, cfg.SnapBytes/2) || !d.due(cfg, 0, cfg.SnapBytes) {
+			t.Fatalf("bytes threshold %d outside (%d, %d]", cfg.SnapBytes/2+d.bytes+1, cfg.SnapBytes/2, cfg.SnapBytes)
+		}
+		seen[first] = true
+	}
+	if len(seen) < 50 {
+		t.Fatalf("200 rolls gave %d distinct due points, want them spread", len(seen))
+	}
+	small := Config{SnapCount: 2, SnapBytes: 2}
+	d.roll(small)
+	if d.due(small, 1, 0) || !d.due(small, 2, 0) {
+		t.Fatal("SnapCount 2: want a snapshot due after exactly 2 entries")
 	}
 }

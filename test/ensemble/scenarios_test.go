@@ -118,7 +118,7 @@ func testKillFollower(t *testing.T, e *harness.Ensemble) {
 }
 
 // testWipeRejoin kills a follower, wipes its data dir (all but myid), writes
-// on, and restarts it. With snapCount=100 the servers snapshot every ~100
+// on, and restarts it. With snapCount=100 the servers snapshot every 51-100
 // writes and compact their logs behind the snapshots (zkd keeps
 // snapCount/2+1 entries behind a snapshot for slow followers), so the
 // leader no longer has the log the wiped follower lacks and must send it a
