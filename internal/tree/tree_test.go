@@ -191,3 +191,39 @@ func TestSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeOrderIsParentThenName checks nodeLess, whose fast path compares
+// whole paths, against the order it stands for, over pairs of paths that
+// share prefixes, lengths and last-'/' positions in many ways.
+func TestNodeOrderIsParentThenName(t *testing.T) {
+	names := []string{"a", "b", "ab", "a0", "a-", "b.", "z", "aa"}
+	paths := []string{"/"}
+	for _, x := range names {
+		paths = append(paths, "/"+x)
+		for _, y := range names {
+			paths = append(paths, "/"+x+"/"+y)
+			for _, z := range names[:3] {
+				paths = append(paths, "/"+x+"/"+y+"/"+z)
+			}
+		}
+	}
+	want := func(a, b string) bool {
+		ap, an := split(a)
+		bp, bn := split(b)
+		if ap != bp {
+			return ap < bp
+		}
+		return an < bn
+	}
+	for _, a := range paths {
+		for _, b := range paths {
+			na, nb := probe(a, false), probe(b, false)
+			got := nodeLess(na, nb)
+			release(na)
+			release(nb)
+			if got != want(a, b) {
+				t.Fatalf("nodeLess(%q, %q) = %v, want %v", a, b, got, want(a, b))
+			}
+		}
+	}
+}
