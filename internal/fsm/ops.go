@@ -69,10 +69,12 @@ func (f *FSM) create(e *Entry, op proto.OpCode, a createArgs, zxid int64, events
 	if !validPath(path) {
 		return nil, proto.ErrBadArguments
 	}
-	if f.tree.Get(path) != nil {
-		return nil, proto.ErrNodeExists
-	}
 	if parent.IsEphemeral() {
+		// NodeExists comes first, as in ZooKeeper. Other creates learn
+		// whether the path exists from tree.Create.
+		if f.tree.Get(path) != nil {
+			return nil, proto.ErrNodeExists
+		}
 		return nil, proto.ErrNoChildrenForEphemerals
 	}
 	// The opcode, not the flags, decides containers and TTL nodes, as in
@@ -88,6 +90,9 @@ func (f *FSM) create(e *Entry, op proto.OpCode, a createArgs, zxid int64, events
 		owner = e.Session
 	}
 	n := f.tree.Create(parent, path, a.data, acl, owner, zxid, e.Time)
+	if n == nil {
+		return nil, proto.ErrNodeExists
+	}
 	*events = append(*events, Event{proto.EventNodeCreated, path}, Event{proto.EventNodeChildrenChanged, parentPath})
 	if op == proto.OpCreate {
 		return &proto.CreateResponse{Path: path}, proto.ErrOK

@@ -158,18 +158,26 @@ func sortedKeys(m map[string]struct{}) []string {
 
 // Create adds a node under parent, which must be the current record of the
 // new path's parent, and updates the parent as ZooKeeper does: cversion+1,
-// numChildren+1, pzxid=zxid. The caller has checked that path is free.
+// numChildren+1, pzxid=zxid. If path exists already it changes nothing and
+// returns nil: the insert itself finds out, which spares a create a second
+// search of the B-tree (in a large tree, mostly cache misses).
 func (t *Tree) Create(parent *Node, path string, data []byte, acl []proto.ACL, owner, zxid, time int64) *Node {
 	n := newNode(path, data, &Node{
 		acl: t.acls.intern(acl), Owner: owner,
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time,
 	})
+	if old, _ := t.nodes.ReplaceOrInsert(n); old != nil {
+		t.nodes.ReplaceOrInsert(old) // put it back: nothing changed
+		t.acls.ref(n.acl)
+		t.acls.unref(n.acl) // drops the entry if intern just made it
+		return nil
+	}
+	t.changed(path, nil, n)
 	p := parent.clone()
 	p.Cversion++
 	p.NumChildren++
 	p.Pzxid = zxid
 	t.put(p)
-	t.put(n)
 	return n
 }
 
@@ -214,11 +222,25 @@ func (t *Tree) SetACL(n *Node, acl []proto.ACL) *Node {
 // what PersistedStat returned. Nodes must arrive parents first; the parent's
 // counters are not touched.
 func (t *Tree) Insert(path string, data []byte, acl []proto.ACL, stat proto.Stat) {
-	t.put(newNode(path, data, &Node{
-		acl: t.acls.intern(acl), Owner: stat.EphemeralOwner,
+	t.InsertRecord(Record(path, data, stat), acl)
+}
+
+// Record builds the node Insert would add, copying path and data. It uses
+// no tree, so a restore can build nodes on one goroutine while another
+// inserts them with InsertRecord.
+func Record(path string, data []byte, stat proto.Stat) *Node {
+	return newNode(path, data, &Node{
+		Owner: stat.EphemeralOwner,
 		Czxid: stat.Czxid, Mzxid: stat.Mzxid, Pzxid: stat.Pzxid, Ctime: stat.Ctime, Mtime: stat.Mtime,
 		Version: stat.Version, Cversion: stat.Cversion, Aversion: stat.Aversion, NumChildren: stat.NumChildren,
-	}))
+	})
+}
+
+// InsertRecord adds a node built by Record, with acl, as Insert does. The
+// node must not be in any tree yet.
+func (t *Tree) InsertRecord(n *Node, acl []proto.ACL) {
+	n.acl = t.acls.intern(acl)
+	t.put(n)
 }
 
 // Walk visits every node, each parent before its children, until fn returns

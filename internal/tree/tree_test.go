@@ -227,3 +227,22 @@ func TestNodeOrderIsParentThenName(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateOfExistingPathChangesNothing: Create finds an existing path
+// with its own insert, and must then leave the tree as it was.
+func TestCreateOfExistingPathChangesNothing(t *testing.T) {
+	tr := New()
+	tr.Create(tr.Get("/"), "/a", []byte("1"), proto.OpenACLUnsafe, 0, 1, 1)
+	before, root := tr.Get("/a"), tr.Get("/")
+	digest, n, size, acls := tr.Digest(), tr.Len(), tr.DataBytes(), len(tr.acls.m)
+	other := []proto.ACL{{Perms: proto.PermRead, ID: proto.ID{Scheme: "world", ID: "anyone"}}}
+	if got := tr.Create(root, "/a", []byte("22"), other, 0, 2, 2); got != nil {
+		t.Fatalf("Create of an existing path returned %v, want nil", got.Path())
+	}
+	if tr.Get("/a") != before || tr.Get("/") != root {
+		t.Fatal("Create of an existing path replaced a node")
+	}
+	if tr.Digest() != digest || tr.Len() != n || tr.DataBytes() != size || len(tr.acls.m) != acls {
+		t.Fatalf("digest %x→%x, len %d→%d, bytes %d→%d, ACL entries %d→%d", digest, tr.Digest(), n, tr.Len(), size, tr.DataBytes(), acls, len(tr.acls.m))
+	}
+}
