@@ -526,3 +526,75 @@ func TestProposalsWaitForALeaderInOrder(t *testing.T) {
 		t.Fatalf("applied %v, want %v in that order and nothing of the failed proposal", got, names)
 	}
 }
+
+// saveGate holds the first Save that carries marker, the leader's own
+// append of it, and counts the Saves of it that other nodes make meanwhile.
+type saveGate struct {
+	marker   string
+	once     sync.Once
+	blocked  chan struct{}
+	release  chan struct{}
+	released sync.Once
+	others   atomic.Int32
+}
+
+type gatedSave struct {
+	persister
+	g *saveGate
+}
+
+func (p *gatedSave) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
+	for _, e := range ents {
+		if string(e.GetData()) != p.g.marker {
+			continue
+		}
+		first := false
+		p.g.once.Do(func() { first = true })
+		if first {
+			close(p.g.blocked)
+			<-p.g.release
+		} else {
+			p.g.others.Add(1)
+		}
+	}
+	return p.persister.Save(hs, ents)
+}
+
+// TestLeaderSendsAppendsBeforeItsOwnSave: the followers receive and write
+// an entry while the leader is still writing it (raft thesis 10.2.1), and
+// it commits once the leader's write is done.
+func TestLeaderSendsAppendsBeforeItsOwnSave(t *testing.T) {
+	g := &saveGate{marker: "written-in-parallel", blocked: make(chan struct{}), release: make(chan struct{})}
+	c := newClusterWrapped(t, three, nil, nil, func(p persister) persister { return &gatedSave{persister: p, g: g} })
+	t.Cleanup(func() { g.released.Do(func() { close(g.release) }) })
+	lead := c.leader(three, 0)
+	c.write(lead, "warm-up", three)
+	proposed := make(chan error, 1)
+	go func() { proposed <- c.propose(lead, g.marker) }()
+	select {
+	case <-g.blocked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the leader never wrote the entry")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for g.others.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("followers that wrote the entry while the leader was writing it: %d, want 2", g.others.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if c.allHave([]uint64{lead}, g.marker) {
+		t.Fatal("the leader applied the entry before its own write finished")
+	}
+	g.released.Do(func() { close(g.release) })
+	if err := <-proposed; err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for !c.allHave(three, g.marker) {
+		if time.Now().After(deadline) {
+			t.Fatal("the entry was not applied everywhere after the leader's write")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -110,6 +110,16 @@ func (n *Node) handleReady(rd raft.Ready) error {
 			return err
 		}
 	}
+	// A leader's appends and heartbeats leave before its own fdatasync, as
+	// etcd's server sends them (raft thesis 10.2.1), so the followers write
+	// while the leader does. Raft counts the leader's own copy only at
+	// Advance, after this Save, so an entry still commits only once a
+	// majority has it on disk. Replies raft holds until the append is
+	// durable (append and vote responses) wait for the Save all the same.
+	held := rd.Messages
+	if !confChange && snap == nil && n.leadsIn(rd) {
+		held = n.sendBeforeAppend(rd.Messages)
+	}
 	// One Save per Ready: every entry proposed since the last Ready shares
 	// one fdatasync (group commit).
 	if err := n.st.Save(rd.HardState, rd.Entries); err != nil {
@@ -134,7 +144,7 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	// node sends anything more, so that it never counts votes or acks with
 	// a stale configuration.
 	if !confChange {
-		n.send(rd.Messages)
+		n.send(held)
 	}
 	if !early && (len(rd.CommittedEntries) > 0 || snap != nil) {
 		b := &applyBatch{snap: snap, ents: rd.CommittedEntries}
@@ -164,6 +174,35 @@ func (n *Node) handleReady(rd raft.Ready) error {
 		}
 	}
 	return nil
+}
+
+// leadsIn reports whether this node leads as of rd.
+func (n *Node) leadsIn(rd raft.Ready) bool {
+	if rd.SoftState != nil {
+		return rd.SoftState.RaftState == raft.StateLeader
+	}
+	return n.isLeader.Load()
+}
+
+// sendBeforeAppend sends msgs except those raft means to leave only once
+// this Ready's entries are durable, which it returns.
+func (n *Node) sendBeforeAppend(msgs []*raftpb.Message) (held []*raftpb.Message) {
+	now := make([]*raftpb.Message, 0, len(msgs))
+	for _, m := range msgs {
+		if afterAppend(m.GetType()) {
+			held = append(held, m)
+		} else {
+			now = append(now, m)
+		}
+	}
+	n.send(now)
+	return held
+}
+
+// afterAppend reports whether raft holds messages of type t until the
+// entries of their Ready are on disk.
+func afterAppend(t raftpb.MessageType) bool {
+	return t == raftpb.MsgAppResp || t == raftpb.MsgVoteResp || t == raftpb.MsgPreVoteResp
 }
 
 // handOff queues a batch for the apply goroutine. The channel's buffer
