@@ -77,9 +77,10 @@ func (n *Node) run() {
 }
 
 // handleReady persists, sends and hands off one Ready (the caller then
-// calls Advance), in the order the raft README requires: nothing is sent
-// before the HardState and entries of this Ready are durable. Committed
-// entries, already durable on a quorum, may be applied meanwhile.
+// calls Advance). A follower or candidate sends nothing before the
+// HardState and entries of this Ready are durable, as the raft README
+// requires; a leader sends its appends and heartbeats first (see below).
+// Committed entries, already durable on a quorum, may be applied meanwhile.
 func (n *Node) handleReady(rd raft.Ready) error {
 	// A read index is the leader's commit index; callers wait for apply,
 	// which happens only to committed entries, so answering early is safe.
