@@ -290,14 +290,17 @@ func TestTornTailRepaired(t *testing.T) {
 	}
 }
 
-func TestCRCMismatchInMiddleRefused(t *testing.T) {
-	walDir, snapDir := dirs(t)
+// walWithFlippedBit writes entries 1..last, one Save each, and flips a bit
+// inside entry 10's data in the first segment, which it returns.
+func walWithFlippedBit(t *testing.T, last uint64) (walDir, snapDir, seg string) {
+	t.Helper()
+	walDir, snapDir = dirs(t)
 	s, _ := mustOpen(t, walDir, snapDir)
-	saveEach(t, s, mkEnts(1, 60, 1, 100))
+	saveEach(t, s, mkEnts(1, last, 1, 100))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	seg := walSegments(t, walDir)[0]
+	seg = walSegments(t, walDir)[0]
 	b, err := os.ReadFile(seg)
 	if err != nil {
 		t.Fatal(err)
@@ -310,6 +313,11 @@ func TestCRCMismatchInMiddleRefused(t *testing.T) {
 	if err := os.WriteFile(seg, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return walDir, snapDir, seg
+}
+
+func TestCRCMismatchInMiddleRefused(t *testing.T) {
+	walDir, snapDir, seg := walWithFlippedBit(t, 60)
 	for range 2 { // the failed Open must release the lock: the second reports the same problem
 		s, _, err := Open(walDir, snapDir, testLogger(t))
 		if err == nil {

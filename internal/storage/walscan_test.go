@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"testing"
 
 	"go.etcd.io/etcd/server/v3/storage/wal"
@@ -62,25 +61,7 @@ func TestSnapshotScanMatchesEtcd(t *testing.T) {
 // TestSnapshotScanDefersOnDamage: a flipped bit fails the scan's checksum
 // chain, and validSnapshotRecords then gives etcd's verdict.
 func TestSnapshotScanDefersOnDamage(t *testing.T) {
-	walDir, snapDir := dirs(t)
-	s, _ := mustOpen(t, walDir, snapDir)
-	saveEach(t, s, mkEnts(1, 40, 1, 100))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	seg := walSegments(t, walDir)[0]
-	b, err := os.ReadFile(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.Index(b, []byte("entry-000010-"))
-	if i < 0 {
-		t.Fatal("entry 10 not found")
-	}
-	b[i+20] ^= 0x01
-	if err := os.WriteFile(seg, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	walDir, _, _ := walWithFlippedBit(t, 40)
 	if _, err := scanSnapshotRecords(walDir); err != errScanUnsure {
 		t.Fatalf("scan of a damaged WAL: got %v, want errScanUnsure", err)
 	}
