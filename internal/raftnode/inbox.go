@@ -66,29 +66,34 @@ func (b *inbox) propose(p proposal) {
 
 // message queues a peer's message; it reports false if it was dropped.
 func (b *inbox) message(m *raftpb.Message) bool {
-	b.mu.Lock()
-	if b.err != nil || len(b.msgs) >= maxInboxMsgs {
-		b.mu.Unlock()
-		return false
-	}
-	b.msgs = append(b.msgs, m)
-	b.mu.Unlock()
-	b.signal()
-	return true
+	return b.add(func() bool {
+		if len(b.msgs) >= maxInboxMsgs {
+			return false
+		}
+		b.msgs = append(b.msgs, m)
+		return true
+	})
 }
 
 // do queues op to run on the raft loop; it reports false if the loop has
 // ended, and op will never run.
 func (b *inbox) do(op func(*raft.RawNode)) bool {
+	return b.add(func() bool {
+		b.ops = append(b.ops, op)
+		return true
+	})
+}
+
+// add runs queue under the lock unless the loop has ended, and wakes the
+// loop if queue reports that it queued something.
+func (b *inbox) add(queue func() bool) bool {
 	b.mu.Lock()
-	if b.err != nil {
-		b.mu.Unlock()
-		return false
-	}
-	b.ops = append(b.ops, op)
+	ok := b.err == nil && queue()
 	b.mu.Unlock()
-	b.signal()
-	return true
+	if ok {
+		b.signal()
+	}
+	return ok
 }
 
 // take returns everything queued and empties the queues.
