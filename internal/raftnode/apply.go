@@ -198,12 +198,11 @@ func (w *applyWaits) trigger(applied uint64) {
 // part of the other half, whichever comes first. Members of a group then
 // snapshot at different times, and never all stall on the disk at once.
 type snapDue struct {
-	rolled       bool
 	count, bytes uint64 // random parts, below half of SnapCount and of SnapBytes
 }
 
+// roll draws the next due point; start draws the first.
 func (d *snapDue) roll(cfg Config) {
-	d.rolled = true
 	d.count = rand.Uint64N(max(cfg.SnapCount/2, 1))
 	d.bytes = rand.Uint64N(max(cfg.SnapBytes/2, 1))
 }
@@ -211,8 +210,5 @@ func (d *snapDue) roll(cfg Config) {
 // due reports whether a snapshot is due after entries entries and bytes
 // bytes of entry data since the last one.
 func (d *snapDue) due(cfg Config, entries, bytes uint64) bool {
-	if !d.rolled {
-		d.roll(cfg)
-	}
 	return entries >= cfg.SnapCount/2+d.count+1 || bytes >= cfg.SnapBytes/2+d.bytes+1
 }

@@ -348,6 +348,7 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		confState: &raftpb.ConfState{},
 	}
 	n.waits.init()
+	n.snapDue.roll(cfg)
 	if _, err := rand.Read(n.readPrefix[:]); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("raftnode: read-request id: %w", err)
