@@ -117,9 +117,9 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	// Advance, after this Save, so an entry still commits only once a
 	// majority has it on disk. Replies raft holds until the append is
 	// durable (append and vote responses) wait for the Save all the same.
-	held := rd.Messages
+	afterSave := rd.Messages
 	if !confChange && snap == nil && n.leadsIn(rd) {
-		held = n.sendBeforeAppend(rd.Messages)
+		afterSave = n.sendBeforeAppend(rd.Messages)
 	}
 	// One Save per Ready: every entry proposed since the last Ready shares
 	// one fdatasync (group commit).
@@ -145,7 +145,7 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	// node sends anything more, so that it never counts votes or acks with
 	// a stale configuration.
 	if !confChange {
-		n.send(held)
+		n.send(afterSave)
 	}
 	if !early && (len(rd.CommittedEntries) > 0 || snap != nil) {
 		b := &applyBatch{snap: snap, ents: rd.CommittedEntries}
@@ -187,17 +187,17 @@ func (n *Node) leadsIn(rd raft.Ready) bool {
 
 // sendBeforeAppend sends msgs except those raft means to leave only once
 // this Ready's entries are durable, which it returns.
-func (n *Node) sendBeforeAppend(msgs []*raftpb.Message) (held []*raftpb.Message) {
+func (n *Node) sendBeforeAppend(msgs []*raftpb.Message) (afterSave []*raftpb.Message) {
 	now := make([]*raftpb.Message, 0, len(msgs))
 	for _, m := range msgs {
 		if afterAppend(m.GetType()) {
-			held = append(held, m)
+			afterSave = append(afterSave, m)
 		} else {
 			now = append(now, m)
 		}
 	}
 	n.send(now)
-	return held
+	return afterSave
 }
 
 // afterAppend reports whether raft holds messages of type t until the
