@@ -507,7 +507,8 @@ func snapshotInspect(args []string, stdout, stderr io.Writer) int {
 		// The tree's own order is not path order; people read path order.
 		nodes := make([]*tree.Node, 0, t.Len())
 		t.Walk(func(n *tree.Node) bool {
-			nodes = append(nodes, n)
+			c := *n // Walk reuses n
+			nodes = append(nodes, &c)
 			return true
 		})
 		sort.Slice(nodes, func(i, j int) bool { return nodes[i].Path() < nodes[j].Path() })

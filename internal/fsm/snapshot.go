@@ -193,7 +193,7 @@ func (f *FSM) Restore(in io.Reader) error {
 // nodeBatch is one chunk's nodes, decoded, or the error that ended the
 // decoding.
 type nodeBatch struct {
-	nodes []*tree.Node
+	nodes []tree.Rec
 	acls  [][]proto.ACL
 	err   error
 }

@@ -19,12 +19,25 @@ type aclEntry struct {
 	list []proto.ACL
 	refs int
 	sum  uint32 // checksum of key, for the tree digest
+	idx  uint32 // the index records hold (see aclTable.entries)
+}
+
+// index is the ACL index a record holds for e: 0 for none.
+func (e *aclEntry) index() uint32 {
+	if e == nil {
+		return 0
+	}
+	return e.idx
 }
 
 // aclTable interns ACL lists and counts their users, so that an ACL no node
 // uses any more is forgotten.
 type aclTable struct {
 	m map[string]*aclEntry
+	// entries are the interned lists by the index records hold; 0 is
+	// never used, and the indexes of forgotten lists are reused.
+	entries []*aclEntry
+	free    []uint32
 	// last is the entry intern returned last: nodes created one after
 	// another nearly always share their ACL, and comparing the list with
 	// it costs no allocation, where building the key does.
@@ -53,6 +66,16 @@ func (t *aclTable) intern(acl []proto.ACL) *aclEntry {
 	e, ok := t.m[k]
 	if !ok {
 		e = &aclEntry{key: k, list: append([]proto.ACL(nil), acl...), sum: crc32.Checksum([]byte(k), castagnoli)}
+		if n := len(t.free); n > 0 {
+			e.idx, t.free = t.free[n-1], t.free[:n-1]
+			t.entries[e.idx] = e
+		} else {
+			if len(t.entries) == 0 {
+				t.entries = append(t.entries, nil)
+			}
+			e.idx = uint32(len(t.entries))
+			t.entries = append(t.entries, e)
+		}
 		t.m[k] = e
 	}
 	t.last = e
@@ -70,8 +93,10 @@ func (t *aclTable) unref(e *aclEntry) {
 		return
 	}
 	e.refs--
-	if e.refs <= 0 {
+	if e.refs <= 0 && t.m[e.key] == e {
 		delete(t.m, e.key)
+		t.entries[e.idx] = nil
+		t.free = append(t.free, e.idx)
 	}
 }
 

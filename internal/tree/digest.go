@@ -20,7 +20,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // fields and the ACL's checksum folded in with a 64-bit mixer. It
 // allocates nothing.
 func nodeDigest(n *Node) uint64 {
-	p := crc32.Update(0, castagnoli, unsafe.Slice((*byte)(n.rec), n.pathLen))
+	p := crc32.Update(0, castagnoli, unsafe.Slice(unsafe.StringData(n.path), len(n.path)))
 	d := crc32.Update(p, castagnoli, n.Data())
 	h := uint64(p)<<32 | uint64(d)
 	var acl uint32

@@ -7,7 +7,9 @@
 // applying the same log on every server yields the same tree. It is not safe
 // for concurrent use; the state machine (internal/fsm) serialises access.
 //
-// Node records are immutable once inserted: a change replaces the record. The
-// nodes live in a copy-on-write B-tree, so Clone is O(1) and a snapshot can be
-// serialised from a clone while the live tree keeps changing.
+// Node records are immutable once inserted: a change replaces the record. A
+// record is one pointer-free allocation with the Stat packed as varints
+// (record.go); callers see a Node, a view decoded from it. The records live
+// in a copy-on-write B-tree, so Clone is O(1) in the nodes and a snapshot
+// can be serialised from a clone while the live tree keeps changing.
 package tree

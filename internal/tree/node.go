@@ -1,10 +1,7 @@
 package tree
 
 import (
-	"math"
 	"strings"
-	"sync"
-	"unsafe"
 
 	"github.com/zkd-io/zkd/proto"
 )
@@ -24,19 +21,16 @@ const (
 // TTLOwner returns the ephemeralOwner value that marks a TTL node.
 func TTLOwner(ttl int64) int64 { return ttlMask | ttl }
 
-// Node is one znode. It is immutable once it is in a tree.
-//
-// A node is kept compact, because a tree may hold millions: its path and
-// data share one allocation that holds no pointers (so the collector never
-// scans it), and the B-tree orders the nodes themselves, finding the
-// parent/name split of the path from cut instead of storing it.
+// Node is a view of one znode, decoded from its record (see record.go).
+// Changing a view changes nothing in the tree; the tree's methods take a
+// view and store a new record. Its path and data alias the record, which
+// never changes, so they stay valid after the node is replaced or removed.
 type Node struct {
-	rec     unsafe.Pointer // the path's bytes, then the data's
-	acl     *aclEntry
-	pathLen uint32
-	dataLen int32 // -1: null data
-	// cut is the index of the path's last '/', or probeFirstChild in a
-	// lookup key that stands for "before every child of this path".
+	rec  *record
+	acl  *aclEntry
+	path string
+	data []byte // nil: null data
+	// cut is the index of the path's last '/'.
 	cut int32
 
 	Czxid, Mzxid, Pzxid int64
@@ -51,41 +45,17 @@ type Node struct {
 	Owner       int64 // ephemeralOwner: session id, ContainerOwner, TTLOwner(ttl) or 0
 }
 
-// probeFirstChild marks a lookup key that sorts before every child of its
-// path; no path's last '/' has this index.
-const probeFirstChild = math.MinInt32
-
-// setRecord stores path and data (copied) in one new allocation.
-func (n *Node) setRecord(path string, data []byte) {
-	b := make([]byte, len(path)+len(data))
-	copy(b, path)
-	copy(b[len(path):], data)
-	n.rec = unsafe.Pointer(unsafe.SliceData(b))
-	n.pathLen = uint32(len(path))
-	n.dataLen = int32(len(data))
-	if data == nil {
-		n.dataLen = -1
-	}
-	n.cut = int32(strings.LastIndexByte(path, '/'))
-}
+// lastSlash is the index of path's last '/'.
+func lastSlash(path string) int { return strings.LastIndexByte(path, '/') }
 
 // Data is the node's data (nil for null data). Callers must not modify it.
-func (n *Node) Data() []byte {
-	switch {
-	case n.dataLen < 0:
-		return nil
-	case n.dataLen == 0:
-		return []byte{}
-	}
-	p := (*byte)(unsafe.Add(n.rec, n.pathLen))
-	return unsafe.Slice(p, n.dataLen)[:n.dataLen:n.dataLen]
-}
+func (n *Node) Data() []byte { return n.data }
 
-// dataSize is len(n.Data()) without building the slice.
-func (n *Node) dataSize() int { return int(max(n.dataLen, 0)) }
+// dataSize is len(n.Data()).
+func (n *Node) dataSize() int { return len(n.data) }
 
 // Path is the node's absolute path.
-func (n *Node) Path() string { return unsafe.String((*byte)(n.rec), n.pathLen) }
+func (n *Node) Path() string { return n.path }
 
 // ACL is the node's ACL list. Callers must not modify it.
 func (n *Node) ACL() []proto.ACL {
@@ -135,46 +105,15 @@ func (n *Node) TTL() int64 {
 	return n.Owner &^ ttlMask
 }
 
-// newNode fills in the record of n, which holds the other fields, and
-// returns it.
-func newNode(path string, data []byte, n *Node) *Node {
-	n.setRecord(path, data)
-	return n
-}
-
-var probes = sync.Pool{New: func() any { return new(Node) }}
-
-// probe returns a lookup key for path, or with firstChild for the place
-// just before path's first child. It aliases path; hand it back with
-// release once the lookup is done.
-func probe(path string, firstChild bool) *Node {
-	k := probes.Get().(*Node)
-	k.rec, k.pathLen = unsafe.Pointer(unsafe.StringData(path)), uint32(len(path))
-	if firstChild {
-		k.cut = probeFirstChild
-	} else {
-		k.cut = int32(strings.LastIndexByte(path, '/'))
+// recKey is a record's place in the B-tree's order: its parent path, then
+// its name. Both are substrings of the path; the root's parent is "". A
+// probe for the first child of a path has that path as its parent and an
+// empty name, which sorts before every name.
+func recKey(flags byte, path string, cut int) (parent, name string) {
+	if flags&recProbeFirst != 0 {
+		return path, ""
 	}
-	return k
-}
-
-func release(k *Node) {
-	k.rec = nil
-	probes.Put(k)
-}
-
-func (n *Node) clone() *Node {
-	c := *n
-	return &c
-}
-
-// key is the node's place in the B-tree's order: its parent path, then
-// its name. Both are substrings of the path; the root's parent is "".
-func (n *Node) key() (parent, name string) {
-	if n.cut == probeFirstChild {
-		return n.Path(), ""
-	}
-	return splitAt(n.Path(), int(n.cut))
+	return splitAt(path, cut)
 }
 
 // nodeLess orders nodes by parent path, then name, so that the children of
@@ -186,12 +125,14 @@ func (n *Node) key() (parent, name string) {
 // parents, of equal length, differ first where the paths do. The root,
 // whose parent is "", sorts before every "/name" either way. One string
 // comparison then does, instead of splitting both paths.
-func nodeLess(a, b *Node) bool {
-	if a.cut == b.cut {
-		return a.Path() < b.Path()
+func nodeLess(a, b *record) bool {
+	af, apath, acut, _ := key(a)
+	bf, bpath, bcut, _ := key(b)
+	if acut == bcut && (af|bf)&recProbeFirst == 0 {
+		return apath < bpath
 	}
-	ap, an := a.key()
-	bp, bn := b.key()
+	ap, an := recKey(af, apath, acut)
+	bp, bn := recKey(bf, bpath, bcut)
 	if ap != bp {
 		return ap < bp
 	}
@@ -201,7 +142,7 @@ func nodeLess(a, b *Node) bool {
 // split returns the parent path and the last name of an absolute path. The
 // root's parent is "".
 func split(path string) (parent, name string) {
-	return splitAt(path, strings.LastIndexByte(path, '/'))
+	return splitAt(path, lastSlash(path))
 }
 
 // splitAt is split with the index of path's last '/' already known.

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/google/btree"
@@ -23,7 +24,7 @@ func IsSpecial(path string) bool {
 
 // Tree is the znode tree and its derived indexes.
 type Tree struct {
-	nodes *btree.BTreeG[*Node]
+	nodes *btree.BTreeG[*record]
 	acls  aclTable
 
 	ephemerals map[int64]map[string]struct{}
@@ -38,14 +39,14 @@ type Tree struct {
 
 type undoRecord struct {
 	path string
-	old  *Node // nil: the node did not exist
+	old  *record // nil: the node did not exist
 }
 
 const btreeDegree = 32
 
 func empty() *Tree {
 	return &Tree{
-		nodes:      btree.NewG[*Node](btreeDegree, nodeLess),
+		nodes:      btree.NewG[*record](btreeDegree, nodeLess),
 		acls:       aclTable{m: map[string]*aclEntry{}},
 		ephemerals: map[int64]map[string]struct{}{},
 		containers: map[string]struct{}{},
@@ -64,23 +65,39 @@ func New() *Tree {
 	// Their data is empty, not null: ZooKeeper replies with a zero-length
 	// buffer, and some clients tell the two apart.
 	none := []byte{}
-	t.put(newNode(RootPath, none, &Node{acl: t.acls.intern(open), NumChildren: 1}))
-	t.put(newNode(ProcPath, none, &Node{acl: t.acls.intern(open), NumChildren: 2}))
-	t.put(newNode(QuotaPath, none, &Node{acl: t.acls.intern(open)}))
-	t.put(newNode(ConfigPath, none, &Node{acl: t.acls.intern(proto.ReadACLUnsafe), Aversion: -1}))
+	t.put(&Node{path: RootPath, data: none, acl: t.acls.intern(open), NumChildren: 1})
+	t.put(&Node{path: ProcPath, data: none, acl: t.acls.intern(open), NumChildren: 2})
+	t.put(&Node{path: QuotaPath, data: none, acl: t.acls.intern(open)})
+	t.put(&Node{path: ConfigPath, data: none, acl: t.acls.intern(proto.ReadACLUnsafe), Aversion: -1})
 	return t
 }
 
 // Get returns the node at path, or nil. Only absolute paths resolve.
 func (t *Tree) Get(path string) *Node {
+	r := t.record(path)
+	if r == nil {
+		return nil
+	}
+	n := new(Node)
+	t.view(r, n)
+	return n
+}
+
+// Has reports whether a node exists at path.
+func (t *Tree) Has(path string) bool { return t.record(path) != nil }
+
+func (t *Tree) record(path string) *record {
 	if path == "" || path[0] != '/' {
 		return nil
 	}
-	k := probe(path, false)
-	n, _ := t.nodes.Get(k)
-	release(k)
-	return n
+	k, buf := probe(path, false)
+	r, _ := t.nodes.Get(k)
+	release(buf)
+	return r
 }
+
+// view decodes the record r into n.
+func (t *Tree) view(r *record, n *Node) { decode(r, t.acls.entries, n) }
 
 // Len is the number of znodes.
 func (t *Tree) Len() int { return t.nodes.Len() }
@@ -92,8 +109,9 @@ func (t *Tree) DataBytes() int64 { return t.dataBytes }
 // Children returns the names of path's children in sorted order.
 func (t *Tree) Children(path string) []string {
 	var out []string
-	t.EachChild(path, func(n *Node) bool {
-		_, name := n.key()
+	t.eachChild(path, func(r *record) bool {
+		f, p, cut, _ := key(r)
+		_, name := recKey(f, p, cut)
 		out = append(out, name)
 		return true
 	})
@@ -101,15 +119,25 @@ func (t *Tree) Children(path string) []string {
 }
 
 // EachChild calls fn for each child of path in name order until fn returns
-// false.
+// false. The view fn gets is reused for the next child: fn must copy it
+// (not its path or data, which stay valid) to keep it.
 func (t *Tree) EachChild(path string, fn func(*Node) bool) {
-	k := probe(path, true)
-	defer release(k)
-	t.nodes.AscendGreaterOrEqual(k, func(n *Node) bool {
-		if parent, _ := n.key(); parent != path {
+	var n Node
+	t.eachChild(path, func(r *record) bool {
+		t.view(r, &n)
+		return fn(&n)
+	})
+}
+
+func (t *Tree) eachChild(path string, fn func(*record) bool) {
+	k, buf := probe(path, true)
+	defer release(buf)
+	t.nodes.AscendGreaterOrEqual(k, func(r *record) bool {
+		f, p, cut, _ := key(r)
+		if parent, _ := recKey(f, p, cut); parent != path {
 			return false
 		}
-		return fn(n)
+		return fn(r)
 	})
 }
 
@@ -162,22 +190,22 @@ func sortedKeys(m map[string]struct{}) []string {
 // returns nil: the insert itself finds out, which spares a create a second
 // search of the B-tree (in a large tree, mostly cache misses).
 func (t *Tree) Create(parent *Node, path string, data []byte, acl []proto.ACL, owner, zxid, time int64) *Node {
-	n := newNode(path, data, &Node{
-		acl: t.acls.intern(acl), Owner: owner,
+	n := &Node{
+		path: path, data: data, cut: int32(lastSlash(path)), acl: t.acls.intern(acl), Owner: owner,
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time,
-	})
-	if old, _ := t.nodes.ReplaceOrInsert(n); old != nil {
+	}
+	if old, _ := t.nodes.ReplaceOrInsert(encode(n, n.acl.index())); old != nil {
 		t.nodes.ReplaceOrInsert(old) // put it back: nothing changed
 		t.acls.ref(n.acl)
 		t.acls.unref(n.acl) // drops the entry if intern just made it
 		return nil
 	}
 	t.changed(path, nil, n)
-	p := parent.clone()
+	p := *parent
 	p.Cversion++
 	p.NumChildren++
 	p.Pzxid = zxid
-	t.put(p)
+	t.put(&p)
 	return n
 }
 
@@ -190,32 +218,32 @@ func (t *Tree) Delete(n *Node, zxid int64) {
 	if parent == nil {
 		return
 	}
-	p := parent.clone()
+	p := *parent
 	p.NumChildren--
 	if zxid > p.Pzxid {
 		p.Pzxid = zxid
 	}
-	t.put(p)
+	t.put(&p)
 }
 
 // SetData replaces n's data, bumping its version.
 func (t *Tree) SetData(n *Node, data []byte, zxid, time int64) *Node {
-	c := n.clone()
-	c.setRecord(n.Path(), data)
+	c := *n
+	c.data = data
 	c.Version++
 	c.Mzxid = zxid
 	c.Mtime = time
-	t.put(c)
-	return c
+	t.put(&c)
+	return &c
 }
 
 // SetACL replaces n's ACL, bumping its aversion.
 func (t *Tree) SetACL(n *Node, acl []proto.ACL) *Node {
-	c := n.clone()
+	c := *n
 	c.acl = t.acls.intern(acl)
 	c.Aversion++
-	t.put(c)
-	return c
+	t.put(&c)
+	return &c
 }
 
 // Insert adds a fully formed node as is, for restoring a snapshot; stat is
@@ -225,35 +253,33 @@ func (t *Tree) Insert(path string, data []byte, acl []proto.ACL, stat proto.Stat
 	t.InsertRecord(Record(path, data, stat), acl)
 }
 
-// Record builds the node Insert would add, copying path and data. It uses
-// no tree, so a restore can build nodes on one goroutine while another
-// inserts them with InsertRecord.
-func Record(path string, data []byte, stat proto.Stat) *Node {
-	return newNode(path, data, &Node{
-		Owner: stat.EphemeralOwner,
-		Czxid: stat.Czxid, Mzxid: stat.Mzxid, Pzxid: stat.Pzxid, Ctime: stat.Ctime, Mtime: stat.Mtime,
-		Version: stat.Version, Cversion: stat.Cversion, Aversion: stat.Aversion, NumChildren: stat.NumChildren,
-	})
-}
-
-// InsertRecord adds a node built by Record, with acl, as Insert does. The
-// node must not be in any tree yet.
-func (t *Tree) InsertRecord(n *Node, acl []proto.ACL) {
-	n.acl = t.acls.intern(acl)
-	t.put(n)
+// InsertRecord adds a record built by Record, with acl, as Insert does.
+// The record must not be in any tree yet.
+func (t *Tree) InsertRecord(rec Rec, acl []proto.ACL) {
+	e := t.acls.intern(acl)
+	r := setACLIndex(rec.r, e.idx)
+	var n Node
+	t.view(r, &n)
+	t.insert(r, &n)
 }
 
 // Walk visits every node, each parent before its children, until fn returns
-// false.
+// false. The view fn gets is reused for the next node: fn must copy it
+// (not its path or data, which stay valid) to keep it.
 func (t *Tree) Walk(fn func(*Node) bool) {
-	t.nodes.Ascend(fn)
+	var n Node
+	t.nodes.Ascend(func(r *record) bool {
+		t.view(r, &n)
+		return fn(&n)
+	})
 }
 
-// Clone returns a read-only view of the tree as it is now, in O(1). The live
-// tree may keep changing; the clone does not see it. Only Get, Children,
+// Clone returns a read-only view of the tree as it is now, in O(1) in the
+// nodes (it copies the small table of distinct ACLs). The live tree may
+// keep changing; the clone does not see it. Only Get, Has, Children,
 // EachChild, Walk, Len and Digest may be called on a clone.
 func (t *Tree) Clone() *Tree {
-	return &Tree{nodes: t.nodes.Clone(), digest: t.digest}
+	return &Tree{nodes: t.nodes.Clone(), digest: t.digest, acls: aclTable{entries: slices.Clone(t.acls.entries)}}
 }
 
 // Begin starts recording changes so that Rollback can undo them.
@@ -274,7 +300,9 @@ func (t *Tree) Rollback() {
 	t.recording = false
 	for i := len(t.undo) - 1; i >= 0; i-- {
 		if u := t.undo[i]; u.old != nil {
-			t.put(u.old)
+			var n Node
+			t.view(u.old, &n)
+			t.insert(u.old, &n)
 		} else {
 			t.remove(u.path)
 		}
@@ -283,42 +311,53 @@ func (t *Tree) Rollback() {
 	t.undo = t.undo[:0]
 }
 
+// put stores the view n as the node at its path, and points n at the new
+// record.
 func (t *Tree) put(n *Node) {
-	old, _ := t.nodes.ReplaceOrInsert(n)
-	t.changed(n.Path(), old, n)
+	n.cut = int32(lastSlash(n.path))
+	t.insert(encode(n, n.acl.index()), n)
+}
+
+// insert stores the record r, of which n is the view.
+func (t *Tree) insert(r *record, n *Node) {
+	old, _ := t.nodes.ReplaceOrInsert(r)
+	t.changed(n.path, old, n)
 }
 
 func (t *Tree) remove(path string) {
-	k := probe(path, false)
+	k, buf := probe(path, false)
 	old, _ := t.nodes.Delete(k)
-	release(k)
+	release(buf)
 	t.changed(path, old, nil)
 }
 
-// changed is the single place that follows a change of the B-tree (old
-// replaced by n at path; either may be nil), so the indexes, the ACL
-// reference counts and the undo log can never disagree with the nodes.
-func (t *Tree) changed(path string, old, n *Node) {
+// changed is the single place that follows a change of the B-tree (the
+// record old replaced by n at path; either may be nil), so the indexes,
+// the ACL reference counts and the undo log can never disagree with the
+// nodes.
+func (t *Tree) changed(path string, old *record, n *Node) {
 	if t.recording {
 		t.undo = append(t.undo, undoRecord{path: path, old: old})
 	}
 	// Unindex the old record before indexing the new one: both have the
 	// same path. Reference the new ACL before releasing the old one, which
 	// may be the same entry.
+	var o Node
 	if old != nil {
-		t.index(old, -1)
+		t.view(old, &o)
+		t.index(&o, -1)
 	}
 	if n != nil {
 		t.acls.ref(n.acl)
 		t.index(n, +1)
 	}
 	if old != nil {
-		t.acls.unref(old.acl)
+		t.acls.unref(o.acl)
 	}
 }
 
 func (t *Tree) index(n *Node, delta int) {
-	t.dataBytes += int64(delta * (n.dataSize() + int(n.pathLen)))
+	t.dataBytes += int64(delta * (n.dataSize() + len(n.path)))
 	if delta > 0 {
 		t.digest += nodeDigest(n)
 	} else {
@@ -363,10 +402,10 @@ func (t *Tree) SetConfig(data []byte) {
 	if n == nil || (string(n.Data()) == string(data) && n.Version == -1) {
 		return
 	}
-	c := n.clone()
-	c.setRecord(ConfigPath, data)
+	c := *n
+	c.data = data
 	c.Version = -1
-	t.put(c)
+	t.put(&c)
 }
 
 // NewEmpty returns a tree with no nodes at all, to restore a snapshot into.

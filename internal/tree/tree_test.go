@@ -217,10 +217,7 @@ func TestNodeOrderIsParentThenName(t *testing.T) {
 	}
 	for _, a := range paths {
 		for _, b := range paths {
-			na, nb := probe(a, false), probe(b, false)
-			got := nodeLess(na, nb)
-			release(na)
-			release(nb)
+			got := nodeLess(Record(a, nil, proto.Stat{}).r, Record(b, nil, proto.Stat{}).r)
 			if got != want(a, b) {
 				t.Fatalf("nodeLess(%q, %q) = %v, want %v", a, b, got, want(a, b))
 			}
@@ -239,7 +236,7 @@ func TestCreateOfExistingPathChangesNothing(t *testing.T) {
 	if got := tr.Create(root, "/a", []byte("22"), other, 0, 2, 2); got != nil {
 		t.Fatalf("Create of an existing path returned %v, want nil", got.Path())
 	}
-	if tr.Get("/a") != before || tr.Get("/") != root {
+	if tr.Get("/a").rec != before.rec || tr.Get("/").rec != root.rec {
 		t.Fatal("Create of an existing path replaced a node")
 	}
 	if tr.Digest() != digest || tr.Len() != n || tr.DataBytes() != size || len(tr.acls.m) != acls {
