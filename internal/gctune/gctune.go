@@ -1,9 +1,11 @@
 // Package gctune owns the process's garbage-collector pacing. Go's default
 // (GOGC=100) lets the heap grow to twice its live size before collecting,
 // which for a server holding millions of znodes doubles its resident
-// memory. gctune keeps the headroom at a quarter of the live heap instead,
-// but never under 64 MiB, so small servers collect as rarely as before and
-// large ones carry 25% rather than 100% on top of their data.
+// memory. gctune keeps the headroom at an eighth of the live heap instead,
+// but never under 16 MiB, so small servers collect as rarely as before and
+// large ones carry 12.5% rather than 100% on top of their data. A tree's
+// records hold no pointers, so a collection of a large heap marks them
+// without scanning them, and collecting more often costs little.
 //
 // It only adjusts the collector's target through runtime/debug; it never
 // forces a collection, and it does nothing when the operator set GOGC.
@@ -19,14 +21,17 @@ import (
 
 const (
 	// MinHeadroom is the least heap growth allowed between collections.
-	MinHeadroom = 64 << 20
+	MinHeadroom = 16 << 20
 	// HeadroomShare is the growth allowed, as a share of the live heap,
 	// when that is more than MinHeadroom.
-	HeadroomShare = 0.25
+	HeadroomShare = 0.125
 	// interval is how often the live heap is read; the collector's own
 	// cycles are seconds apart on a large heap, so this is fine enough.
 	interval = time.Second
 )
+
+// minPercent is HeadroomShare as a GOGC value, rounded down.
+const minPercent = 12
 
 // Percent is the GOGC value that leaves max(MinHeadroom, live ×
 // HeadroomShare) of growth above a live heap of live bytes, never above
@@ -37,7 +42,7 @@ func Percent(live uint64) int {
 	}
 	headroom := max(float64(MinHeadroom), float64(live)*HeadroomShare)
 	p := int(headroom * 100 / float64(live))
-	return min(max(p, int(HeadroomShare*100)), 100)
+	return min(max(p, minPercent), 100)
 }
 
 // Run adjusts the collector's target to the live heap until ctx ends. It

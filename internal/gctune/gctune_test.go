@@ -15,12 +15,14 @@ func TestPercent(t *testing.T) {
 		want int
 	}{
 		{0, 100},
-		{16 << 20, 100}, // small heap: Go's default
-		{64 << 20, 100}, // headroom 64 MiB = live
-		{128 << 20, 50}, // 64 MiB of 128
-		{256 << 20, 25}, // a quarter from here on
-		{1 << 30, 25},
-		{8 << 30, 25},
+		{8 << 20, 100},  // small heap: Go's default
+		{16 << 20, 100}, // headroom 16 MiB = live
+		{32 << 20, 50},  // 16 MiB of 32
+		{64 << 20, 25},
+		{128 << 20, 12}, // an eighth from here on
+		{256 << 20, 12},
+		{1 << 30, 12},
+		{8 << 30, 12},
 	} {
 		if got := Percent(c.live); got != c.want {
 			t.Errorf("Percent(%d MiB) = %d, want %d", c.live>>20, got, c.want)
@@ -46,11 +48,11 @@ func TestRunFollowsLiveHeap(t *testing.T) {
 	for {
 		p := debug.SetGCPercent(-1)
 		debug.SetGCPercent(p)
-		if p == 25 {
+		if p == 12 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GC percent %d with 320 MiB live; want 25", p)
+			t.Fatalf("GC percent %d with 320 MiB live; want 12", p)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
