@@ -14,8 +14,10 @@ package gctune
 import (
 	"context"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 )
 
@@ -25,10 +27,11 @@ const (
 	// HeadroomShare is the growth allowed, as a share of the live heap,
 	// when that is more than MinHeadroom.
 	HeadroomShare = 0.125
-	// interval is how often the live heap is read; the collector's own
-	// cycles are seconds apart on a large heap, so this is fine enough.
-	interval = time.Second
 )
+
+// interval is how often the live heap is read besides after each
+// collection (a variable for tests).
+var interval = time.Second
 
 // minPercent is HeadroomShare as a GOGC value, rounded down.
 const minPercent = 12
@@ -48,13 +51,17 @@ func Percent(live uint64) int {
 // Run adjusts the collector's target to the live heap until ctx ends. It
 // returns at once, doing nothing, if the GOGC environment variable is set.
 // It reports whether it is active.
+//
+// It adjusts after every collection, so a heap that grows fast (a restart
+// restoring millions of znodes in a second) is paced as it grows, and also
+// once per interval, in case the runtime runs an end-of-cycle cleanup late.
 func Run(ctx context.Context) bool {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return false
 	}
+	p := &pacer{current: 100, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	p.everyCycle(ctx)
 	go func() {
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		current := 100
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
@@ -62,16 +69,47 @@ func Run(ctx context.Context) bool {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-			}
-			metrics.Read(sample)
-			if sample[0].Value.Kind() != metrics.KindUint64 {
-				return // metric unsupported: keep Go's default
-			}
-			if p := Percent(sample[0].Value.Uint64()); p != current {
-				debug.SetGCPercent(p)
-				current = p
+				p.adjust()
 			}
 		}
 	}()
 	return true
+}
+
+type pacer struct {
+	mu      sync.Mutex
+	current int
+	sample  []metrics.Sample
+}
+
+// adjust sets the GC percent for the live heap the last collection found.
+func (p *pacer) adjust() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	metrics.Read(p.sample)
+	if p.sample[0].Value.Kind() != metrics.KindUint64 {
+		return // metric unsupported: keep Go's default
+	}
+	if pc := Percent(p.sample[0].Value.Uint64()); pc != p.current {
+		debug.SetGCPercent(pc)
+		p.current = pc
+	}
+}
+
+// sentinel is an object nothing refers to, whose cleanup therefore runs
+// after the collection that finds it. It holds a pointer so that it is not
+// allocated in a batch with other small objects, which would delay it.
+type sentinel struct {
+	_ *byte
+	_ [8]byte
+}
+
+// everyCycle calls adjust after each collection until ctx ends.
+func (p *pacer) everyCycle(ctx context.Context) {
+	runtime.AddCleanup(new(sentinel), func(struct{}) {
+		if ctx.Err() == nil {
+			p.adjust()
+			p.everyCycle(ctx)
+		}
+	}, struct{}{})
 }

@@ -59,6 +59,39 @@ func TestRunFollowsLiveHeap(t *testing.T) {
 	runtime.KeepAlive(live)
 }
 
+// The percent follows each collection, not only the ticker: with the
+// ticker out of the way, a collection alone must bring it down.
+func TestRunAdjustsAfterEachCollection(t *testing.T) {
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer func(d time.Duration) { interval = d }(interval)
+	interval = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if !Run(ctx) {
+		t.Fatal("Run inactive without GOGC")
+	}
+	live := make([]byte, 320<<20)
+	for i := range live {
+		live[i] = byte(i)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		if p == 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GC percent %d 10s after collections with 320 MiB live and no ticker; want 12", p)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	runtime.KeepAlive(live)
+}
+
 func TestRunDefersToGOGC(t *testing.T) {
 	t.Setenv("GOGC", "200")
 	if Run(context.Background()) {
