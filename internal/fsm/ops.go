@@ -72,7 +72,7 @@ func (f *FSM) create(e *Entry, op proto.OpCode, a createArgs, zxid int64, events
 	if parent.IsEphemeral() {
 		// NodeExists comes first, as in ZooKeeper. Other creates learn
 		// whether the path exists from tree.Create.
-		if f.tree.Get(path) != nil {
+		if f.tree.Has(path) {
 			return nil, proto.ErrNodeExists
 		}
 		return nil, proto.ErrNoChildrenForEphemerals

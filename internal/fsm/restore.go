@@ -122,7 +122,7 @@ func sameNode(a, b *tree.Node) bool {
 // ephemeral's session exists (else nothing would ever delete it).
 func (f *FSM) validate() error {
 	for _, p := range []string{tree.RootPath, tree.ProcPath, tree.QuotaPath, tree.ConfigPath} {
-		if f.tree.Get(p) == nil {
+		if !f.tree.Has(p) {
 			return fmt.Errorf("it has no %s node", p)
 		}
 	}

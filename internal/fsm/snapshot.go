@@ -229,7 +229,7 @@ func restoreNodes(t *tree.Tree, next func(string) (*jute.Reader, error)) error {
 		for i, n := range b.nodes {
 			path := n.Path()
 			if parent := tree.Parent(path); path != "/" && parent != lastParent {
-				if t.Get(parent) == nil {
+				if !t.Has(parent) {
 					return fmt.Errorf("snapshot: node %q arrives before its parent", path)
 				}
 				lastParent = parent // a view of the node's own record, which never changes

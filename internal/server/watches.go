@@ -79,7 +79,7 @@ func (c *conn) setWatches(req *request) {
 	// ZooKeeper's order: data, exist, child.
 	resume(data, func(n *tree.Node) int64 { return n.Mzxid }, proto.EventNodeDataChanged, watch.Data)
 	for _, p := range exist {
-		if t.Get(p) != nil {
+		if t.Has(p) {
 			fire(proto.EventNodeCreated, p)
 		} else {
 			s.watches.Add(p, c, watch.Data)
