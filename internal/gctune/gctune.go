@@ -7,8 +7,11 @@
 // records hold no pointers, so a collection of a large heap marks them
 // without scanning them, and collecting more often costs little.
 //
-// It only adjusts the collector's target through runtime/debug; it never
-// forces a collection, and it does nothing when the operator set GOGC.
+// While the heap is being filled (most of what is allocated stays live, as
+// when a restart restores its tree) it keeps Go's default, and once that
+// stops it collects once and hands the free pages back to the system. It
+// otherwise only adjusts the collector's target through runtime/debug, and
+// it does nothing when the operator set GOGC.
 package gctune
 
 import (
@@ -52,14 +55,17 @@ func Percent(live uint64) int {
 // returns at once, doing nothing, if the GOGC environment variable is set.
 // It reports whether it is active.
 //
-// It adjusts after every collection, so a heap that grows fast (a restart
-// restoring millions of znodes in a second) is paced as it grows, and also
-// once per interval, in case the runtime runs an end-of-cycle cleanup late.
+// It adjusts after every collection, so a heap that grows fast is paced as
+// it grows, and also once per interval, in case the runtime runs an
+// end-of-cycle cleanup late.
 func Run(ctx context.Context) bool {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return false
 	}
-	p := &pacer{current: 100, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	p := &pacer{current: 100, sample: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/allocs:bytes"},
+	}}
+	p.read() // the cycles so far are history
 	p.everyCycle(ctx)
 	go func() {
 		t := time.NewTicker(interval)
@@ -69,7 +75,7 @@ func Run(ctx context.Context) bool {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				p.adjust()
+				p.adjust(true)
 			}
 		}
 	}()
@@ -77,22 +83,97 @@ func Run(ctx context.Context) bool {
 }
 
 type pacer struct {
-	mu      sync.Mutex
-	current int
-	sample  []metrics.Sample
+	mu         sync.Mutex
+	current    int              // the GC percent set
+	sample     []metrics.Sample // live heap, completed collections, bytes allocated
+	live       uint64           // live heap at the last collection seen
+	cycles     uint64           // collections seen
+	tickAllocs uint64           // bytes allocated in all, at the last tick
+	// building says the last collection found most of what was allocated
+	// since the one before still live: the heap is being filled (a
+	// restart restoring its tree), and collecting it often would only mark
+	// the same growing data again and again.
+	building bool
+	// built says the heap was being built since the last settle.
+	built bool
+}
+
+// heapStats is what the pacer reads from the runtime.
+type heapStats struct {
+	live   uint64 // live heap at the last collection
+	cycles uint64 // collections completed
+	allocs uint64 // bytes allocated since the process started
+}
+
+// quietAllocs is the most a tick interval may allocate for the heap to
+// count as no longer growing.
+const quietAllocs = 4 << 20
+
+// read returns the runtime's figures, and false if it does not report them.
+func (p *pacer) read() (heapStats, bool) {
+	metrics.Read(p.sample)
+	for _, s := range p.sample {
+		if s.Value.Kind() != metrics.KindUint64 {
+			return heapStats{}, false
+		}
+	}
+	st := heapStats{p.sample[0].Value.Uint64(), p.sample[1].Value.Uint64(), p.sample[2].Value.Uint64()}
+	if p.cycles == 0 {
+		p.live, p.cycles, p.tickAllocs = st.live, st.cycles, st.allocs
+	}
+	return st, true
+}
+
+// observe takes the runtime's figures, after a collection or at a tick, and
+// returns the GC percent to set. settle says a heap that was built since
+// the last settle has stopped growing (a tick saw no collection since the
+// last one, and little allocated), so one more collection and the return
+// of its free pages to the system are due: building lets the heap double,
+// and nothing else would shrink it while the server is idle.
+func (p *pacer) observe(st heapStats, tick bool) (percent int, settle bool) {
+	quiet := false
+	if tick {
+		quiet = st.allocs-p.tickAllocs < quietAllocs
+		p.tickAllocs = st.allocs
+	}
+	if st.cycles == p.cycles {
+		switch {
+		case !tick:
+			return p.current, false
+		case p.built && quiet:
+			p.building, p.built = false, false
+			return p.current, true
+		case p.building:
+			return p.current, false
+		}
+		return Percent(p.live), false
+	}
+	allowed := max(p.live*uint64(p.current)/100, 1) // growth the last collection allowed
+	p.building = st.live > p.live && 2*(st.live-p.live) > allowed
+	p.live, p.cycles = st.live, st.cycles
+	if p.building {
+		p.built = true
+		return 100, false
+	}
+	return Percent(st.live), false
 }
 
 // adjust sets the GC percent for the live heap the last collection found.
-func (p *pacer) adjust() {
+func (p *pacer) adjust(tick bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	metrics.Read(p.sample)
-	if p.sample[0].Value.Kind() != metrics.KindUint64 {
-		return // metric unsupported: keep Go's default
+	st, ok := p.read()
+	if !ok {
+		p.mu.Unlock()
+		return // metrics unsupported: keep Go's default
 	}
-	if pc := Percent(p.sample[0].Value.Uint64()); pc != p.current {
+	pc, settle := p.observe(st, tick)
+	if pc != p.current {
 		debug.SetGCPercent(pc)
 		p.current = pc
+	}
+	p.mu.Unlock()
+	if settle {
+		debug.FreeOSMemory() // its collection calls adjust again
 	}
 }
 
@@ -108,7 +189,7 @@ type sentinel struct {
 func (p *pacer) everyCycle(ctx context.Context) {
 	runtime.AddCleanup(new(sentinel), func(struct{}) {
 		if ctx.Err() == nil {
-			p.adjust()
+			p.adjust(false)
 			p.everyCycle(ctx)
 		}
 	}, struct{}{})

@@ -92,6 +92,46 @@ func TestRunAdjustsAfterEachCollection(t *testing.T) {
 	runtime.KeepAlive(live)
 }
 
+func TestObserveLetsABuildingHeapDoubleThenSettles(t *testing.T) {
+	const mib = 1 << 20
+	p := &pacer{current: 100, live: 2 * mib, cycles: 1}
+	var allocs uint64
+	for i, c := range []struct {
+		live, cycles uint64
+		alloc        uint64 // MiB allocated since the step before
+		tick         bool
+		want         int
+		settle       bool
+	}{
+		{4 * mib, 2, 2, false, 100, false},     // all of it kept: building
+		{100 * mib, 3, 96, false, 100, false},  // still building, far past 16 MiB
+		{100 * mib, 3, 50, true, 100, false},   // a tick between collections, still allocating
+		{200 * mib, 4, 50, false, 100, false},  // kept 100 of 100 allowed
+		{200 * mib, 4, 1, true, 100, false},    // a tick: 51 MiB allocated since the last, not quiet
+		{200 * mib, 4, 1, true, 100, true},     // a quiet tick with no collection since: settle
+		{201 * mib, 5, 0, false, 12, false},    // the settling collection: kept 1 of 200
+		{201 * mib, 5, 0, true, 12, false},     // idle ticks change nothing
+		{205 * mib, 6, 30, false, 12, false},   // steady writes keep little: an eighth
+		{300 * mib, 7, 100, false, 100, false}, // kept 95 of 25 allowed: building again
+		{310 * mib, 8, 300, false, 12, false},  // kept 10 of 300
+		{320 * mib, 9, 37, false, 12, false},   // kept 10 of 37: under half
+		{320 * mib, 9, 20, true, 12, false},    // a busy tick: no settle yet
+		{320 * mib, 10, 17, false, 12, false},  // nothing kept
+		{300 * mib, 11, 40, false, 12, false},  // shrinking
+		{300 * mib, 11, 0, true, 12, false},    // a tick: 57 MiB allocated since the last
+		{300 * mib, 11, 0, true, 12, true},     // a quiet tick: built since the last settle (at 300 MiB)
+		{300 * mib, 11, 0, true, 12, false},    // once
+	} {
+		allocs += c.alloc * mib
+		got, settle := p.observe(heapStats{live: c.live, cycles: c.cycles, allocs: allocs}, c.tick)
+		if got != c.want || settle != c.settle {
+			t.Fatalf("step %d (live %d MiB, cycle %d, tick %v): percent %d, settle %v; want %d, %v",
+				i, c.live/mib, c.cycles, c.tick, got, settle, c.want, c.settle)
+		}
+		p.current = got
+	}
+}
+
 func TestRunDefersToGOGC(t *testing.T) {
 	t.Setenv("GOGC", "200")
 	if Run(context.Background()) {
