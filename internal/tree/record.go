@@ -42,24 +42,30 @@ const (
 	aclInline     = 0xff >> aclShift // ACL index too large for the flags
 )
 
-// Bits of the "more" byte.
-const (
-	moreMzxid = 1 << iota
-	morePzxid
-	moreMtime
-	moreVersion
-	moreCversion
-	moreAversion
-	moreChildren
-	moreOwner
-)
+// moreFields are the Stat fields a record may hold after czxid and ctime,
+// in record order; bit b of the "more" byte says whether field b follows.
+func moreFields(v *Node) [8]int64 {
+	return [8]int64{v.Mzxid, v.Pzxid, v.Mtime, int64(v.Version), int64(v.Cversion),
+		int64(v.Aversion), int64(v.NumChildren), v.Owner}
+}
+
+// usualFields are the values of moreFields that a record leaves out.
+func usualFields(czxid, ctime int64) [8]int64 { return [8]int64{czxid, czxid, ctime} }
+
+// setMoreFields stores moreFields' values f in v.
+func setMoreFields(v *Node, f [8]int64) {
+	v.Mzxid, v.Pzxid, v.Mtime = f[0], f[1], f[2]
+	v.Version, v.Cversion, v.Aversion, v.NumChildren = int32(f[3]), int32(f[4]), int32(f[5]), int32(f[6])
+	v.Owner = f[7]
+}
 
 // recordHeader is the most bytes a record holds besides its path and data.
 const recordHeader = 1 + 3*binary.MaxVarintLen64 + 2*binary.MaxVarintLen64 + 1 + 8*binary.MaxVarintLen64 + binary.MaxVarintLen64
 
 // encode builds the record of v, whose path and data are copied, with the
-// ACL index acl, and points v's record, path and data at it.
+// ACL index acl, and points v's record, path, cut and data at it.
 func encode(v *Node, acl uint32) *record {
+	v.cut = int32(lastSlash(v.path))
 	var head [1 + 2*binary.MaxVarintLen64]byte
 	flags := byte(0)
 	if v.data == nil {
@@ -81,33 +87,20 @@ func encode(v *Node, acl uint32) *record {
 	}
 	t = binary.AppendVarint(t, v.Czxid)
 	t = binary.AppendVarint(t, v.Ctime)
+	f, usual := moreFields(v), usualFields(v.Czxid, v.Ctime)
 	more := byte(0)
-	fields := [...]struct {
-		bit byte
-		v   int64
-		set bool
-	}{
-		{moreMzxid, v.Mzxid, v.Mzxid != v.Czxid},
-		{morePzxid, v.Pzxid, v.Pzxid != v.Czxid},
-		{moreMtime, v.Mtime, v.Mtime != v.Ctime},
-		{moreVersion, int64(v.Version), v.Version != 0},
-		{moreCversion, int64(v.Cversion), v.Cversion != 0},
-		{moreAversion, int64(v.Aversion), v.Aversion != 0},
-		{moreChildren, int64(v.NumChildren), v.NumChildren != 0},
-		{moreOwner, v.Owner, v.Owner != 0},
-	}
-	for _, f := range fields {
-		if f.set {
-			more |= f.bit
+	for b := range f {
+		if f[b] != usual[b] {
+			more |= 1 << b
 		}
 	}
 	if more == 0 {
 		flags |= recPlain
 	} else {
 		t = append(t, more)
-		for _, f := range fields {
-			if f.set {
-				t = binary.AppendVarint(t, f.v)
+		for b := range f {
+			if more&(1<<b) != 0 {
+				t = binary.AppendVarint(t, f[b])
 			}
 		}
 	}
@@ -189,40 +182,17 @@ func decode(r *record, acls []*aclEntry, v *Node) {
 	}
 	v.Czxid, i = varintAt(r, i)
 	v.Ctime, i = varintAt(r, i)
-	v.Mzxid, v.Pzxid, v.Mtime = v.Czxid, v.Czxid, v.Ctime
+	f := usualFields(v.Czxid, v.Ctime)
 	if flags&recPlain == 0 {
 		more := *at(r, i)
 		i++
-		var x int64
-		if more&moreMzxid != 0 {
-			v.Mzxid, i = varintAt(r, i)
-		}
-		if more&morePzxid != 0 {
-			v.Pzxid, i = varintAt(r, i)
-		}
-		if more&moreMtime != 0 {
-			v.Mtime, i = varintAt(r, i)
-		}
-		if more&moreVersion != 0 {
-			x, i = varintAt(r, i)
-			v.Version = int32(x)
-		}
-		if more&moreCversion != 0 {
-			x, i = varintAt(r, i)
-			v.Cversion = int32(x)
-		}
-		if more&moreAversion != 0 {
-			x, i = varintAt(r, i)
-			v.Aversion = int32(x)
-		}
-		if more&moreChildren != 0 {
-			x, i = varintAt(r, i)
-			v.NumChildren = int32(x)
-		}
-		if more&moreOwner != 0 {
-			v.Owner, i = varintAt(r, i)
+		for b := range f {
+			if more&(1<<b) != 0 {
+				f[b], i = varintAt(r, i)
+			}
 		}
 	}
+	setMoreFields(v, f)
 	if flags&recNull == 0 {
 		var n uint64
 		n, i = uvarintAt(r, i)
@@ -261,7 +231,7 @@ func (r Rec) Path() string {
 // inserts them with InsertRecord.
 func Record(path string, data []byte, stat proto.Stat) Rec {
 	v := Node{
-		path: path, data: data, cut: int32(lastSlash(path)), Owner: stat.EphemeralOwner,
+		path: path, data: data, Owner: stat.EphemeralOwner,
 		Czxid: stat.Czxid, Mzxid: stat.Mzxid, Pzxid: stat.Pzxid, Ctime: stat.Ctime, Mtime: stat.Mtime,
 		Version: stat.Version, Cversion: stat.Cversion, Aversion: stat.Aversion, NumChildren: stat.NumChildren,
 	}

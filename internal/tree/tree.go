@@ -191,7 +191,7 @@ func sortedKeys(m map[string]struct{}) []string {
 // search of the B-tree (in a large tree, mostly cache misses).
 func (t *Tree) Create(parent *Node, path string, data []byte, acl []proto.ACL, owner, zxid, time int64) *Node {
 	n := &Node{
-		path: path, data: data, cut: int32(lastSlash(path)), acl: t.acls.intern(acl), Owner: owner,
+		path: path, data: data, acl: t.acls.intern(acl), Owner: owner,
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time,
 	}
 	if old, _ := t.nodes.ReplaceOrInsert(encode(n, n.acl.index())); old != nil {
@@ -314,7 +314,6 @@ func (t *Tree) Rollback() {
 // put stores the view n as the node at its path, and points n at the new
 // record.
 func (t *Tree) put(n *Node) {
-	n.cut = int32(lastSlash(n.path))
 	t.insert(encode(n, n.acl.index()), n)
 }
 
