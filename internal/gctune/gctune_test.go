@@ -30,65 +30,65 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-func TestRunFollowsLiveHeap(t *testing.T) {
+// startRun starts Run with GOGC unset, for the rest of the test, and puts
+// the GC percent back afterwards.
+func startRun(t *testing.T) {
+	t.Helper()
 	t.Setenv("GOGC", "") // restored after the test; unset below
 	os.Unsetenv("GOGC")
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	live := make([]byte, 320<<20) // noscan, so cheap to keep live
-	for i := range live {
-		live[i] = byte(i)
-	}
-	runtime.GC()
+	old := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	if !Run(ctx) {
 		t.Fatal("Run inactive without GOGC")
 	}
+}
+
+// live320 returns 320 MiB of touched, pointer-free (so cheap to keep
+// live) memory.
+func live320() []byte {
+	live := make([]byte, 320<<20)
+	for i := range live {
+		live[i] = byte(i)
+	}
+	return live
+}
+
+// waitPercent calls each until the GC percent is want, for at most 10s.
+func waitPercent(t *testing.T, want int, each func(), what string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		each()
 		p := debug.SetGCPercent(-1)
 		debug.SetGCPercent(p)
-		if p == 12 {
-			break
+		if p == want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GC percent %d with 320 MiB live; want 12", p)
+			t.Fatalf("GC percent %d after 10s %s; want %d", p, what, want)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func TestRunFollowsLiveHeap(t *testing.T) {
+	live := live320()
+	runtime.GC()
+	startRun(t)
+	waitPercent(t, 12, func() {}, "with 320 MiB live")
 	runtime.KeepAlive(live)
 }
 
 // The percent follows each collection, not only the ticker: with the
 // ticker out of the way, a collection alone must bring it down.
 func TestRunAdjustsAfterEachCollection(t *testing.T) {
-	t.Setenv("GOGC", "")
-	os.Unsetenv("GOGC")
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	defer func(d time.Duration) { interval = d }(interval)
 	interval = time.Hour
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if !Run(ctx) {
-		t.Fatal("Run inactive without GOGC")
-	}
-	live := make([]byte, 320<<20)
-	for i := range live {
-		live[i] = byte(i)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		runtime.GC()
-		p := debug.SetGCPercent(-1)
-		debug.SetGCPercent(p)
-		if p == 12 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GC percent %d 10s after collections with 320 MiB live and no ticker; want 12", p)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startRun(t)
+	live := live320()
+	waitPercent(t, 12, runtime.GC, "of collections with 320 MiB live and no ticker")
 	runtime.KeepAlive(live)
 }
 
