@@ -110,6 +110,8 @@ type heapStats struct {
 const quietAllocs = 4 << 20
 
 // read returns the runtime's figures, and false if it does not report them.
+// Until a collection has been seen, it also makes them the baseline that
+// observe compares the next ones with.
 func (p *pacer) read() (heapStats, bool) {
 	metrics.Read(p.sample)
 	for _, s := range p.sample {
