@@ -35,7 +35,8 @@
 // dir, after which it must refuse to start with a message naming the damage
 // or rejoin cleanly; a power loss on one server of any role (lose-unsynced:
 // SIGKILL, then every WAL byte written after its last fsync is zeroed and
-// newer segments removed, see unsynced_test.go). After every run the faults
+// newer segments removed, see unsynced_test.go). A run that injected no
+// fault fails: it would prove nothing about them. After every run the faults
 // are healed and every server must report the same zxid and tree digest
 // (srvr Zxid, mntr zk_tree_digest), and the workload checks read through
 // every server.

@@ -190,6 +190,11 @@ func runChaos(t *testing.T, spec runSpec, mode string, report func(runSummary)) 
 	}
 
 	r.nemesis(faults, time.Now().Add(spec.duration))
+	if injected := len(r.events.snapshot()); len(faults) > 0 && injected == 0 {
+		// A run without faults shows only that the servers work: its
+		// checks passing proves nothing about the faults it names.
+		r.errorf("no fault was injected in %v of faults %v: make the run longer", spec.duration, spec.faults)
+	}
 	r.healAll()
 	healed := r.events.now()
 	r.waitServing()
