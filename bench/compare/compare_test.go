@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,35 +81,62 @@ func TestProcReaders(t *testing.T) {
 	}
 }
 
-func TestMntrValue(t *testing.T) {
+// fakeFourLetter answers every four-letter word with answer until the test
+// ends, and returns its address.
+func fakeFourLetter(t *testing.T, answer string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for range 2 {
+		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			buf := make([]byte, 4)
 			c.Read(buf)
-			c.Write([]byte("zk_version\t3.8.0\nzk_cnt_fsynctime\t1234\nzk_avg_fsynctime\t0.5\n"))
+			c.Write([]byte(answer))
 			c.Close()
 		}
 	}()
-	n, err := mntrValue(ln.Addr().String(), "zk_cnt_fsynctime")
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+func TestMntrValue(t *testing.T) {
+	addr := fakeFourLetter(t, "zk_version\t3.8.0\nzk_cnt_fsynctime\t1234\nzk_avg_fsynctime\t0.5\n")
+	n, err := mntrValue(addr, "zk_cnt_fsynctime")
 	if err != nil || n != 1234 {
 		t.Errorf("mntrValue = %d, %v; want 1234", n, err)
 	}
-	if _, err := mntrValue(ln.Addr().String(), "zk_missing"); err == nil {
+	if _, err := mntrValue(addr, "zk_missing"); err == nil {
 		t.Errorf("mntrValue of a missing key succeeded, want an error")
 	}
-	ln.Close()
-	<-done
+}
+
+func TestFollowerAddr(t *testing.T) {
+	srvr := func(mode string) string {
+		return "Zookeeper version: 3.8.0\nLatency min/avg/max: 0/0.1/2\nZxid: 0x100000002\nMode: " + mode + "\nNode count: 5\n"
+	}
+	at := func(id int, addr string) *member {
+		host, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		return &member{id: id, host: host, client: p}
+	}
+	leader, follower := fakeFourLetter(t, srvr("leader")), fakeFourLetter(t, srvr("follower"))
+	c := &cluster{kind: kindZkd, members: []*member{at(1, leader), at(2, follower), at(3, leader)}}
+	if got, err := c.followerAddr(); err != nil || got != follower {
+		t.Errorf("followerAddr = %q, %v; want %s, the follower", got, err, follower)
+	}
+	c.members = []*member{at(1, leader), at(3, fakeFourLetter(t, "This ZooKeeper instance is not currently serving requests\n"))}
+	_, err := c.followerAddr()
+	if err == nil || !strings.Contains(err.Error(), "server 1: leader") || !strings.Contains(err.Error(), "server 3: unknown") {
+		t.Errorf("followerAddr without a follower: %v; want an error naming each member's mode", err)
+	}
 }
 
 func TestFormatting(t *testing.T) {

@@ -410,6 +410,14 @@ func measure(ctx context.Context, f *flags, c *cluster, topo topology, sp spec, 
 	cfg := load.DefaultConfig()
 	sp.apply(&cfg, f.sessions)
 	cfg.Servers, cfg.Rate = c.connectString(), rate
+	if cfg.Sessions == 1 && len(c.members) > 1 {
+		addr, err := c.followerAddr()
+		if err != nil {
+			m.Err = err.Error()
+			return m
+		}
+		cfg.Servers = addr
+	}
 	cfg.Duration, cfg.Warmup, cfg.ValueSize = f.duration, f.warmup, f.value
 	// The data dir is thrown away after the round: no cleanup, so the
 	// next workload starts at once on the tree this one left.

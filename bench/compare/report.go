@@ -176,7 +176,8 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Method: %s. Each round starts fresh servers of both kinds with fresh data dirs on the same disk, warms each up "+
 		"(%v of reads, writes and creates, so ZooKeeper's JIT has compiled its request path), then runs the workloads in the order listed, "+
 		"each on both servers in turn (alternating which goes first): %v of warm-up, then %v measured, closed loop, one request "+
-		"outstanding per session, %d-byte values. %sWorkloads run on the tree the previous ones left (creates are not deleted). "+
+		"outstanding per session, %d-byte values. %sOn 3 servers, a workload of one session connects to a follower of each "+
+		"kind (srvr's Mode), as two of three clients do, and the others to all three. Workloads run on the tree the previous ones left (creates are not deleted). "+
 		"Figures are medians over the rounds. Both servers sync every write to disk before acknowledging it (ZooKeeper "+
 		"forceSync=yes; zkd always) and read the same zoo.cfg (tickTime=2000, maxClientCnxns=0, default snapCount). "+
 		"ZooKeeper runs with -Xmx%s -Xms%s and the JVM's default collector. The load generator (bench/load, zkd's Go client) "+

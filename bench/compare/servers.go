@@ -105,6 +105,32 @@ func (c *cluster) connectString() string {
 	return strings.Join(addrs, ",")
 }
 
+// followerAddr is the client address of the first member that reports
+// itself a follower (srvr's Mode). A session's writes cost a forwarding
+// hop more on a follower than on the leader, so a workload of one session
+// is placed on a follower in both kinds (where two of three clients of a
+// 3-server ensemble land), not wherever the client's shuffle puts it.
+func (c *cluster) followerAddr() (string, error) {
+	var modes []string
+	for _, m := range c.members {
+		out, err := fourLetter(m.addr(), "srvr")
+		if err != nil {
+			return "", fmt.Errorf("srvr of server %d: %w", m.id, err)
+		}
+		mode := "unknown"
+		for _, line := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(line, "Mode: "); ok {
+				mode = strings.TrimSpace(v)
+			}
+		}
+		if mode == "follower" {
+			return m.addr(), nil
+		}
+		modes = append(modes, fmt.Sprintf("server %d: %s", m.id, mode))
+	}
+	return "", fmt.Errorf("no member is a follower (%s)", strings.Join(modes, ", "))
+}
+
 func (c *cluster) pids() []int {
 	var out []int
 	for _, m := range c.members {
