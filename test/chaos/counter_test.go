@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,18 +29,11 @@ type counterOut struct {
 	Partial []string `json:"partial,omitempty"` // groups seen with only some of their creates
 }
 
-type counterWorkload struct {
-	env *wenv
-	h   *history
-}
+type counterWorkload struct{ base }
 
 func newCounter(env *wenv, start time.Time) *counterWorkload {
-	return &counterWorkload{env: env, h: newHistory("counter", start)}
+	return &counterWorkload{newBase(env, "counter", start)}
 }
-
-func (w *counterWorkload) name() string           { return "counter" }
-func (w *counterWorkload) hist() *history         { return w.h }
-func (w *counterWorkload) artifacts(string) error { return nil }
 
 func (w *counterWorkload) setup(ctx context.Context, c *client.Conn) error {
 	_, err := c.Create(ctx, counterRoot, nil, proto.OpenACLUnsafe, client.ModePersistent)
@@ -82,45 +76,28 @@ func countChildren(names []string) counterOut {
 }
 
 func (w *counterWorkload) run(ctx context.Context) {
-	forWorkers(counterAdders+counterReaders, func() {
-		rnd := w.env.rand()
-		s := &session{env: w.env, connect: w.env.connect, timeout: sessionTimeout}
-		defer s.close()
-		proc := w.h.newProc()
-		reader := proc < counterReaders
-		for k := 0; k < w.env.maxOps && ctx.Err() == nil; k++ {
-			c, err := s.get(ctx)
-			if err != nil {
-				return
-			}
-			octx, cancel := opCtx(ctx)
-			var res outcome
-			if reader {
+	w.env.runWorkers(ctx, w.h, counterAdders+counterReaders, 5*time.Millisecond, 20*time.Millisecond, func(i int, rnd *rand.Rand) step {
+		if i < counterReaders {
+			return func(ctx context.Context, c *client.Conn, proc, _ int) outcome {
 				o := w.h.invoke(proc, "read", "", nil)
-				names, err := syncChildren(octx, c, counterRoot)
+				names, err := syncChildren(ctx, c, counterRoot)
 				var out any
 				if err == nil {
 					out = countChildren(names)
 				}
-				res = w.h.complete(o, err, out)
-			} else {
-				n := 1 + rnd.IntN(4)
-				tag := fmt.Sprintf("c%d-%d", proc, k)
-				ops := make([]client.Op, n)
-				for i := range ops {
-					ops[i] = client.CreateOp(counterRoot+"/"+counterName(tag, n, i), nil, proto.OpenACLUnsafe, client.ModePersistent)
-				}
-				o := w.h.invoke(proc, "add", tag, n)
-				_, err := c.Multi(octx, ops...)
-				res = w.h.complete(o, err, nil)
+				return w.h.complete(o, err, out)
 			}
-			cancel()
-			if res == unknown {
-				proc = w.h.newProc() // the role stays: reader was decided once
+		}
+		return func(ctx context.Context, c *client.Conn, proc, k int) outcome {
+			n := 1 + rnd.IntN(4)
+			tag := fmt.Sprintf("c%d-%d", proc, k)
+			ops := make([]client.Op, n)
+			for i := range ops {
+				ops[i] = client.CreateOp(counterRoot+"/"+counterName(tag, n, i), nil, proto.OpenACLUnsafe, client.ModePersistent)
 			}
-			if !pause(ctx, time.Duration(5+rnd.IntN(20))*time.Millisecond) {
-				return
-			}
+			o := w.h.invoke(proc, "add", tag, n)
+			_, err := c.Multi(ctx, ops...)
+			return w.h.complete(o, err, nil)
 		}
 	})
 }
@@ -261,18 +238,11 @@ type deqIn struct {
 	Value   string `json:"value"`
 }
 
-type queueWorkload struct {
-	env *wenv
-	h   *history
-}
+type queueWorkload struct{ base }
 
 func newQueue(env *wenv, start time.Time) *queueWorkload {
-	return &queueWorkload{env: env, h: newHistory("queue", start)}
+	return &queueWorkload{newBase(env, "queue", start)}
 }
-
-func (w *queueWorkload) name() string           { return "queue" }
-func (w *queueWorkload) hist() *history         { return w.h }
-func (w *queueWorkload) artifacts(string) error { return nil }
 
 func (w *queueWorkload) setup(ctx context.Context, c *client.Conn) error {
 	if _, err := c.Create(ctx, queueRoot, nil, proto.OpenACLUnsafe, client.ModePersistent); err != nil {
@@ -283,38 +253,19 @@ func (w *queueWorkload) setup(ctx context.Context, c *client.Conn) error {
 }
 
 func (w *queueWorkload) run(ctx context.Context) {
-	forWorkers(queueProducers+queueConsumers, func() {
-		rnd := w.env.rand()
-		s := &session{env: w.env, connect: w.env.connect, timeout: sessionTimeout}
-		defer s.close()
-		proc := w.h.newProc()
-		producer := proc < queueProducers
-		for k := 0; k < w.env.maxOps && ctx.Err() == nil; k++ {
-			c, err := s.get(ctx)
-			if err != nil {
-				return
+	w.env.runWorkers(ctx, w.h, queueProducers+queueConsumers, 10*time.Millisecond, 20*time.Millisecond, func(i int, _ *rand.Rand) step {
+		if i >= queueProducers {
+			return func(ctx context.Context, c *client.Conn, proc, _ int) outcome { return w.dequeue(ctx, c, proc) }
+		}
+		return func(ctx context.Context, c *client.Conn, proc, k int) outcome {
+			val := fmt.Sprintf("v%d-%d", proc, k)
+			o := w.h.invoke(proc, "enqueue", "", val)
+			path, err := c.Create(ctx, queueRoot+"/item-", []byte(val), proto.OpenACLUnsafe, client.ModePersistentSequential)
+			var out any
+			if err == nil {
+				out = path
 			}
-			octx, cancel := opCtx(ctx)
-			var res outcome
-			if producer {
-				val := fmt.Sprintf("v%d-%d", proc, k)
-				o := w.h.invoke(proc, "enqueue", "", val)
-				path, err := c.Create(octx, queueRoot+"/item-", []byte(val), proto.OpenACLUnsafe, client.ModePersistentSequential)
-				var out any
-				if err == nil {
-					out = path
-				}
-				res = w.h.complete(o, err, out)
-			} else {
-				res = w.dequeue(octx, c, proc)
-			}
-			cancel()
-			if res == unknown {
-				proc = w.h.newProc()
-			}
-			if !pause(ctx, time.Duration(10+rnd.IntN(20))*time.Millisecond) {
-				return
-			}
+			return w.h.complete(o, err, out)
 		}
 	})
 }

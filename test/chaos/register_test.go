@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -45,8 +46,7 @@ type regOut struct {
 }
 
 type register struct {
-	env   *wenv
-	h     *history
+	base
 	total atomic.Int64
 
 	mu      sync.Mutex
@@ -54,11 +54,8 @@ type register struct {
 }
 
 func newRegister(env *wenv, start time.Time) *register {
-	return &register{env: env, h: newHistory("register", start)}
+	return &register{base: newBase(env, "register", start)}
 }
-
-func (w *register) name() string   { return "register" }
-func (w *register) hist() *history { return w.h }
 
 func (w *register) setup(ctx context.Context, c *client.Conn) error {
 	_, err := c.Create(ctx, registerRoot, nil, proto.OpenACLUnsafe, client.ModePersistent)
@@ -66,51 +63,38 @@ func (w *register) setup(ctx context.Context, c *client.Conn) error {
 }
 
 func (w *register) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for k := 0; k < registerWorkers; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.worker(ctx)
-		}()
-	}
-	wg.Wait()
+	w.env.runWorkers(ctx, w.h, registerWorkers, 0, 10*time.Millisecond, w.worker)
 }
 
 func registerKey(k int64) string { return fmt.Sprintf("%s/k%04d", registerRoot, k) }
 
-func (w *register) worker(ctx context.Context) {
-	rnd := w.env.rand()
-	s := &session{env: w.env, connect: w.env.connect, timeout: sessionTimeout}
-	defer s.close()
-	proc := w.h.newProc()
+// worker returns one worker's step: a create of a key it has not seen
+// created, else a read, write or compare-and-set of a key of the current
+// generation.
+func (w *register) worker(_ int, rnd *rand.Rand) step {
 	created := map[string]bool{}
 	seen := map[string]int32{}
-	for n := 0; n < w.env.maxOps && ctx.Err() == nil; n++ {
-		c, err := s.get(ctx)
-		if err != nil {
-			return
-		}
+	return func(ctx context.Context, c *client.Conn, proc, n int) outcome {
 		gen := w.total.Add(1) / registerOpsGen
 		key := registerKey(gen*registerKeysGen + rnd.Int64N(registerKeysGen))
 		val := fmt.Sprintf("%d-%d", proc, n)
-		octx, cancel := opCtx(ctx)
-		var res outcome
 		switch p := rnd.IntN(10); {
 		case !created[key]:
 			o := w.h.invoke(proc, "create", key, regIn{Val: val})
-			_, err := c.Create(octx, key, []byte(val), proto.OpenACLUnsafe, client.ModePersistent)
-			res = w.h.complete(o, err, regOut{Exists: true, Val: val})
+			_, err := c.Create(ctx, key, []byte(val), proto.OpenACLUnsafe, client.ModePersistent)
+			res := w.h.complete(o, err, regOut{Exists: true, Val: val})
 			created[key] = res == ok || errors.Is(err, proto.ErrNodeExists)
+			return res
 		case p < 4:
-			res = w.read(octx, c, proc, key, seen)
+			return w.read(ctx, c, proc, key, seen)
 		case p < 6:
 			o := w.h.invoke(proc, "write", key, regIn{Val: val, Ver: -1})
-			st, err := c.Set(octx, key, []byte(val), -1)
-			res = w.h.complete(o, err, statOut(st, val))
+			st, err := c.Set(ctx, key, []byte(val), -1)
+			res := w.h.complete(o, err, statOut(st, val))
 			if res == ok {
 				seen[key] = st.Version
 			}
+			return res
 		default:
 			ver := seen[key]
 			if rnd.IntN(5) == 0 {
@@ -119,20 +103,12 @@ func (w *register) worker(ctx context.Context) {
 				ver = max(ver+int32(rnd.IntN(3))-1, 0)
 			}
 			o := w.h.invoke(proc, "cas", key, regIn{Val: val, Ver: ver})
-			st, err := c.Set(octx, key, []byte(val), ver)
-			res = w.h.complete(o, err, statOut(st, val))
+			st, err := c.Set(ctx, key, []byte(val), ver)
+			res := w.h.complete(o, err, statOut(st, val))
 			if res == ok {
 				seen[key] = st.Version
 			}
-		}
-		cancel()
-		if res == unknown {
-			// The op may still be pending: a new logical process, so
-			// that no process has two ops in flight.
-			proc = w.h.newProc()
-		}
-		if !pause(ctx, time.Duration(rnd.IntN(10))*time.Millisecond) {
-			return
+			return res
 		}
 	}
 }

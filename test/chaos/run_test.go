@@ -547,6 +547,22 @@ func allWorkloads(env *wenv, start time.Time) []workload {
 	}
 }
 
+// base is what every workload has: the environment the workloads share
+// and its history, whose name is the workload's. Embedded, it provides
+// name, hist, and an artifacts that writes nothing.
+type base struct {
+	env *wenv
+	h   *history
+}
+
+func newBase(env *wenv, name string, start time.Time) base {
+	return base{env: env, h: newHistory(name, start)}
+}
+
+func (b *base) name() string           { return b.h.name }
+func (b *base) hist() *history         { return b.h }
+func (b *base) artifacts(string) error { return nil }
+
 // wenv is what the workloads share: where the servers are, the seed, and
 // bounds.
 type wenv struct {

@@ -34,18 +34,11 @@ const (
 	sessionGone = 3*shortSession + 10*time.Second
 )
 
-type sessionWorkload struct {
-	env *wenv
-	h   *history
-}
+type sessionWorkload struct{ base }
 
 func newSessions(env *wenv, start time.Time) *sessionWorkload {
-	return &sessionWorkload{env: env, h: newHistory("session", start)}
+	return &sessionWorkload{newBase(env, "session", start)}
 }
-
-func (w *sessionWorkload) name() string           { return "session" }
-func (w *sessionWorkload) hist() *history         { return w.h }
-func (w *sessionWorkload) artifacts(string) error { return nil }
 
 func (w *sessionWorkload) setup(ctx context.Context, c *client.Conn) error {
 	_, err := c.Create(ctx, sessionRoot, nil, proto.OpenACLUnsafe, client.ModePersistent)

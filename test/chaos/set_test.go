@@ -3,10 +3,12 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zkd-io/zkd/client"
@@ -26,6 +28,43 @@ func forWorkers(n int, fn func()) {
 	wg.Wait()
 }
 
+// step does one operation of a worker on c as logical process proc (its
+// n-th step) and returns the outcome; ok also when it did nothing.
+type step func(ctx context.Context, c *client.Conn, proc, n int) outcome
+
+// runWorkers runs n workers of the workload h records, each on its own
+// session (opened again after faults), until ctx ends or each took maxOps
+// steps. newWorker builds worker i's step, with whatever state the worker
+// keeps, from its random stream. Each step gets opTimeout; after an unknown
+// outcome the worker goes on as a new logical process, since the
+// operation may still be pending and no process may have two in flight.
+// Between steps a worker pauses gap plus up to jitter (in milliseconds).
+func (e *wenv) runWorkers(ctx context.Context, h *history, n int, gap, jitter time.Duration, newWorker func(i int, rnd *rand.Rand) step) {
+	var next atomic.Int64
+	forWorkers(n, func() {
+		rnd := e.rand()
+		do := newWorker(int(next.Add(1)-1), rnd)
+		s := &session{env: e, connect: e.connect, timeout: sessionTimeout}
+		defer s.close()
+		proc := h.newProc()
+		for k := 0; k < e.maxOps && ctx.Err() == nil; k++ {
+			c, err := s.get(ctx)
+			if err != nil {
+				return
+			}
+			octx, cancel := opCtx(ctx)
+			res := do(octx, c, proc, k)
+			cancel()
+			if res == unknown {
+				proc = h.newProc()
+			}
+			if !pause(ctx, gap+time.Duration(rnd.IntN(int(jitter/time.Millisecond)))*time.Millisecond) {
+				return
+			}
+		}
+	})
+}
+
 // ---- set: unique creates; every acknowledged element must be read back.
 
 const (
@@ -33,18 +72,11 @@ const (
 	setWorkers = 2
 )
 
-type setWorkload struct {
-	env *wenv
-	h   *history
-}
+type setWorkload struct{ base }
 
 func newSet(env *wenv, start time.Time) *setWorkload {
-	return &setWorkload{env: env, h: newHistory("set", start)}
+	return &setWorkload{newBase(env, "set", start)}
 }
-
-func (w *setWorkload) name() string           { return "set" }
-func (w *setWorkload) hist() *history         { return w.h }
-func (w *setWorkload) artifacts(string) error { return nil }
 
 func (w *setWorkload) setup(ctx context.Context, c *client.Conn) error {
 	_, err := c.Create(ctx, setRoot, nil, proto.OpenACLUnsafe, client.ModePersistent)
@@ -52,27 +84,12 @@ func (w *setWorkload) setup(ctx context.Context, c *client.Conn) error {
 }
 
 func (w *setWorkload) run(ctx context.Context) {
-	forWorkers(setWorkers, func() {
-		rnd := w.env.rand()
-		s := &session{env: w.env, connect: w.env.connect, timeout: sessionTimeout}
-		defer s.close()
-		proc := w.h.newProc()
-		for n := 0; n < w.env.maxOps && ctx.Err() == nil; n++ {
-			c, err := s.get(ctx)
-			if err != nil {
-				return
-			}
+	w.env.runWorkers(ctx, w.h, setWorkers, 0, 20*time.Millisecond, func(int, *rand.Rand) step {
+		return func(ctx context.Context, c *client.Conn, proc, n int) outcome {
 			name := fmt.Sprintf("e-%d-%d", proc, n)
 			o := w.h.invoke(proc, "add", name, nil)
-			octx, cancel := opCtx(ctx)
-			_, err = c.Create(octx, setRoot+"/"+name, []byte(name), proto.OpenACLUnsafe, client.ModePersistent)
-			cancel()
-			if w.h.complete(o, err, nil) == unknown {
-				proc = w.h.newProc()
-			}
-			if !pause(ctx, time.Duration(rnd.IntN(20))*time.Millisecond) {
-				return
-			}
+			_, err := c.Create(ctx, setRoot+"/"+name, []byte(name), proto.OpenACLUnsafe, client.ModePersistent)
+			return w.h.complete(o, err, nil)
 		}
 	})
 }
@@ -159,18 +176,11 @@ const (
 	idsWorkers = 3
 )
 
-type idsWorkload struct {
-	env *wenv
-	h   *history
-}
+type idsWorkload struct{ base }
 
 func newUniqueIDs(env *wenv, start time.Time) *idsWorkload {
-	return &idsWorkload{env: env, h: newHistory("unique-ids", start)}
+	return &idsWorkload{newBase(env, "unique-ids", start)}
 }
-
-func (w *idsWorkload) name() string           { return "unique-ids" }
-func (w *idsWorkload) hist() *history         { return w.h }
-func (w *idsWorkload) artifacts(string) error { return nil }
 
 func idsParent(k int) string { return fmt.Sprintf("%s/p%d", idsRoot, k) }
 
@@ -187,32 +197,17 @@ func (w *idsWorkload) setup(ctx context.Context, c *client.Conn) error {
 }
 
 func (w *idsWorkload) run(ctx context.Context) {
-	forWorkers(idsWorkers, func() {
-		rnd := w.env.rand()
-		s := &session{env: w.env, connect: w.env.connect, timeout: sessionTimeout}
-		defer s.close()
-		proc := w.h.newProc()
-		for n := 0; n < w.env.maxOps && ctx.Err() == nil; n++ {
-			c, err := s.get(ctx)
-			if err != nil {
-				return
-			}
+	w.env.runWorkers(ctx, w.h, idsWorkers, 0, 20*time.Millisecond, func(_ int, rnd *rand.Rand) step {
+		return func(ctx context.Context, c *client.Conn, proc, n int) outcome {
 			parent := idsParent(rnd.IntN(idsParents))
 			tag := fmt.Sprintf("t%d-%d", proc, n)
 			o := w.h.invoke(proc, "create", parent, tag)
-			octx, cancel := opCtx(ctx)
-			path, err := c.Create(octx, parent+"/id-", []byte(tag), proto.OpenACLUnsafe, client.ModePersistentSequential)
-			cancel()
+			path, err := c.Create(ctx, parent+"/id-", []byte(tag), proto.OpenACLUnsafe, client.ModePersistentSequential)
 			var out any
 			if err == nil {
 				out = path
 			}
-			if w.h.complete(o, err, out) == unknown {
-				proc = w.h.newProc()
-			}
-			if !pause(ctx, time.Duration(rnd.IntN(20))*time.Millisecond) {
-				return
-			}
+			return w.h.complete(o, err, out)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -65,18 +66,11 @@ type probeOut struct {
 	Server  string `json:"server,omitempty"`
 }
 
-type watchWorkload struct {
-	env *wenv
-	h   *history
-}
+type watchWorkload struct{ base }
 
 func newWatch(env *wenv, start time.Time) *watchWorkload {
-	return &watchWorkload{env: env, h: newHistory("watch", start)}
+	return &watchWorkload{newBase(env, "watch", start)}
 }
-
-func (w *watchWorkload) name() string           { return "watch" }
-func (w *watchWorkload) hist() *history         { return w.h }
-func (w *watchWorkload) artifacts(string) error { return nil }
 
 func (w *watchWorkload) setup(ctx context.Context, c *client.Conn) error {
 	if _, err := c.Create(ctx, watchRoot, nil, proto.OpenACLUnsafe, client.ModePersistent); err != nil {
@@ -92,8 +86,13 @@ func (w *watchWorkload) setup(ctx context.Context, c *client.Conn) error {
 
 func (w *watchWorkload) run(ctx context.Context) {
 	done := make(chan struct{}, watchKeys+watchWatchers+watchKeys)
+	go func() {
+		w.env.runWorkers(ctx, w.h, watchKeys, 10*time.Millisecond, 30*time.Millisecond, w.writer)
+		for range watchKeys {
+			done <- struct{}{}
+		}
+	}()
 	for k := 0; k < watchKeys; k++ {
-		go func() { w.write(ctx, k); done <- struct{}{} }()
 		go func() { w.oneShot(ctx, k); done <- struct{}{} }()
 	}
 	for k := 0; k < watchWatchers; k++ {
@@ -104,40 +103,27 @@ func (w *watchWorkload) run(ctx context.Context) {
 	}
 }
 
-func (w *watchWorkload) write(ctx context.Context, k int) {
-	rnd := w.env.rand()
-	s := &session{env: w.env, connect: w.env.connect, timeout: sessionTimeout}
-	defer s.close()
-	proc := w.h.newProc()
+// writer returns the step of key k's writer: a conditional setData on the
+// version it last saw, after reading it when it does not know it.
+func (w *watchWorkload) writer(k int, _ *rand.Rand) step {
 	key := watchKey(k)
 	ver := int32(-2) // unknown: read it first
-	for n := 0; n < w.env.maxOps && ctx.Err() == nil; n++ {
-		c, err := s.get(ctx)
-		if err != nil {
-			return
-		}
-		octx, cancel := opCtx(ctx)
+	return func(ctx context.Context, c *client.Conn, proc, _ int) outcome {
 		if ver == -2 {
-			if _, st, err := c.Get(octx, key); err == nil {
+			if _, st, err := c.Get(ctx, key); err == nil {
 				ver = st.Version
 			}
+			return ok
+		}
+		o := w.h.invoke(proc, "write", key, ver)
+		st, err := c.Set(ctx, key, fmt.Appendf(nil, "%d", ver+1), ver)
+		res := w.h.complete(o, err, nil)
+		if res == ok {
+			ver = st.Version
 		} else {
-			o := w.h.invoke(proc, "write", key, ver)
-			st, err := c.Set(octx, key, fmt.Appendf(nil, "%d", ver+1), ver)
-			switch w.h.complete(o, err, nil) {
-			case ok:
-				ver = st.Version
-			case fail:
-				ver = -2
-			default:
-				ver = -2
-				proc = w.h.newProc()
-			}
+			ver = -2
 		}
-		cancel()
-		if !pause(ctx, time.Duration(10+rnd.IntN(30))*time.Millisecond) {
-			return
-		}
+		return res
 	}
 }
 
