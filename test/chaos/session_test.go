@@ -95,7 +95,7 @@ func (w *sessionWorkload) run(ctx context.Context) {
 			w.observe(ctx, i, addr)
 		}()
 	}
-	forWorkers(sessionCreators, func() { w.create(ctx) })
+	forWorkers(sessionCreators, func(int) { w.create(ctx) })
 	wg.Wait()
 }
 

@@ -8,22 +8,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/zkd-io/zkd/client"
 	"github.com/zkd-io/zkd/proto"
 )
 
-// forWorkers runs n copies of fn and waits for them.
-func forWorkers(n int, fn func()) {
+// forWorkers runs fn(0) … fn(n-1) at once and waits for them.
+func forWorkers(n int, fn func(i int)) {
 	var wg sync.WaitGroup
-	for k := 0; k < n; k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn()
-		}()
+	for i := range n {
+		wg.Go(func() { fn(i) })
 	}
 	wg.Wait()
 }
@@ -40,10 +35,9 @@ type step func(ctx context.Context, c *client.Conn, proc, n int) outcome
 // operation may still be pending and no process may have two in flight.
 // Between steps a worker pauses gap plus up to jitter (in milliseconds).
 func (e *wenv) runWorkers(ctx context.Context, h *history, n int, gap, jitter time.Duration, newWorker func(i int, rnd *rand.Rand) step) {
-	var next atomic.Int64
-	forWorkers(n, func() {
+	forWorkers(n, func(i int) {
 		rnd := e.rand()
-		do := newWorker(int(next.Add(1)-1), rnd)
+		do := newWorker(i, rnd)
 		s := &session{env: e, connect: e.connect, timeout: sessionTimeout}
 		defer s.close()
 		proc := h.newProc()

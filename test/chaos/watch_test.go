@@ -85,12 +85,10 @@ func (w *watchWorkload) setup(ctx context.Context, c *client.Conn) error {
 }
 
 func (w *watchWorkload) run(ctx context.Context) {
-	done := make(chan struct{}, watchKeys+watchWatchers+watchKeys)
+	done := make(chan struct{}, 1+watchWatchers+watchKeys)
 	go func() {
 		w.env.runWorkers(ctx, w.h, watchKeys, 10*time.Millisecond, 30*time.Millisecond, w.writer)
-		for range watchKeys {
-			done <- struct{}{}
-		}
+		done <- struct{}{}
 	}()
 	for k := 0; k < watchKeys; k++ {
 		go func() { w.oneShot(ctx, k); done <- struct{}{} }()
