@@ -67,6 +67,10 @@ func (n *Node) apply(b *applyBatch) error {
 		n.snapBytes += uint64(len(e.GetData()))
 	}
 	n.applied.Store(applied)
+	// raft hears of the apply before any waiter can act on it (a sole
+	// voter's campaign at start is refused while raft believes a
+	// configuration change is still being applied).
+	n.inbox.respond(b.resps)
 	n.waits.trigger(applied)
 	if b.done != nil {
 		close(b.done)

@@ -527,10 +527,12 @@ func TestProposalsWaitForALeaderInOrder(t *testing.T) {
 	}
 }
 
-// saveGate holds the first Save that carries marker, the leader's own
-// append of it, and counts the Saves of it that other nodes make meanwhile.
+// saveGate holds the leader's own Save of marker (the first, if it is
+// written more than once), and counts the Saves of it that the other nodes
+// make meanwhile.
 type saveGate struct {
 	marker   string
+	leader   atomic.Uint64 // set once the leader is known
 	once     sync.Once
 	blocked  chan struct{}
 	release  chan struct{}
@@ -540,7 +542,8 @@ type saveGate struct {
 
 type gatedSave struct {
 	persister
-	g *saveGate
+	id uint64
+	g  *saveGate
 }
 
 func (p *gatedSave) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
@@ -548,13 +551,15 @@ func (p *gatedSave) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 		if string(e.GetData()) != p.g.marker {
 			continue
 		}
+		if p.id != p.g.leader.Load() {
+			p.g.others.Add(1)
+			continue
+		}
 		first := false
 		p.g.once.Do(func() { first = true })
 		if first {
 			close(p.g.blocked)
 			<-p.g.release
-		} else {
-			p.g.others.Add(1)
 		}
 	}
 	return p.persister.Save(hs, ents)
@@ -565,9 +570,14 @@ func (p *gatedSave) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 // it commits once the leader's write is done.
 func TestLeaderSendsAppendsBeforeItsOwnSave(t *testing.T) {
 	g := &saveGate{marker: "written-in-parallel", blocked: make(chan struct{}), release: make(chan struct{})}
-	c := newClusterWrapped(t, three, nil, nil, func(p persister) persister { return &gatedSave{persister: p, g: g} })
+	started := 0 // the cluster starts its nodes in the order of three
+	c := newClusterWrapped(t, three, nil, nil, func(p persister) persister {
+		started++
+		return &gatedSave{persister: p, id: three[started-1], g: g}
+	})
 	t.Cleanup(func() { g.released.Do(func() { close(g.release) }) })
 	lead := c.leader(three, 0)
+	g.leader.Store(lead)
 	c.write(lead, "warm-up", three)
 	proposed := make(chan error, 1)
 	go func() { proposed <- c.propose(lead, g.marker) }()

@@ -27,6 +27,12 @@ type inbox struct {
 	mu    sync.Mutex
 	props []proposal
 	msgs  []*raftpb.Message
+	// local holds the responses of this node's own append and apply
+	// goroutines (MsgStorageAppendResp, the leader's MsgAppResp to itself,
+	// MsgStorageApplyResp, ...). Unlike peers' messages they are never
+	// dropped: raft waits for each of them, and bounds how many can be
+	// outstanding.
+	local []*raftpb.Message
 	ops   []func(*raft.RawNode)
 	err   error // once set, the loop has ended and new work fails with it
 	wake  chan struct{}
@@ -75,6 +81,17 @@ func (b *inbox) message(m *raftpb.Message) bool {
 	})
 }
 
+// respond queues responses of the append or apply goroutine, in order.
+func (b *inbox) respond(ms []*raftpb.Message) {
+	if len(ms) == 0 {
+		return
+	}
+	b.add(func() bool {
+		b.local = append(b.local, ms...)
+		return true
+	})
+}
+
 // do queues op to run on the raft loop; it reports false if the loop has
 // ended, and op will never run.
 func (b *inbox) do(op func(*raft.RawNode)) bool {
@@ -97,13 +114,14 @@ func (b *inbox) add(queue func() bool) bool {
 }
 
 // take returns everything queued and empties the queues.
-func (b *inbox) take(props []proposal, msgs []*raftpb.Message, ops []func(*raft.RawNode)) ([]proposal, []*raftpb.Message, []func(*raft.RawNode)) {
+func (b *inbox) take(props []proposal, local, msgs []*raftpb.Message, ops []func(*raft.RawNode)) ([]proposal, []*raftpb.Message, []*raftpb.Message, []func(*raft.RawNode)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	props, b.props = b.props, props[:0]
+	local, b.local = b.local, local[:0]
 	msgs, b.msgs = b.msgs, msgs[:0]
 	ops, b.ops = b.ops, ops[:0]
-	return props, msgs, ops
+	return props, local, msgs, ops
 }
 
 // close ends the inbox: queued and later proposals fail with err, queued
@@ -111,7 +129,7 @@ func (b *inbox) take(props []proposal, msgs []*raftpb.Message, ops []func(*raft.
 func (b *inbox) close(err error) []proposal {
 	b.mu.Lock()
 	props := b.props
-	b.props, b.msgs, b.ops, b.err = nil, nil, nil, err
+	b.props, b.local, b.msgs, b.ops, b.err = nil, nil, nil, nil, err
 	b.mu.Unlock()
 	return props
 }
@@ -145,17 +163,26 @@ func (n *Node) step(ctx context.Context, m *raftpb.Message) error {
 	return err
 }
 
-// drainInbox steps everything queued into raft: operations first, then
-// peers' messages, then local proposals (held ones first) as one message
+// drainInbox steps everything queued into raft: the append and apply
+// goroutines' responses first (an operation queued after a waiter saw an
+// apply must find raft knowing of it), then operations, then peers'
+// messages, then
+// local proposals (held ones first) as one message
 // per maxPropBatch bytes. When raft drops a batch for want of a leader, it
 // and everything after it are held, to be stepped again at the next call
 // (the loop runs at least every tick), until the oldest has waited
 // ProposalWait: then all held fail, so that none can overtake another.
 func (n *Node) drainInbox() {
-	n.props, n.msgs, n.ops = n.inbox.take(n.props, n.msgs, n.ops)
+	n.props, n.local, n.msgs, n.ops = n.inbox.take(n.props, n.local, n.msgs, n.ops)
 	if len(n.held) > 0 {
 		n.props = append(n.held, n.props...)
 		n.held = nil
+	}
+	for i, m := range n.local {
+		if err := n.raw.Step(m); err != nil {
+			n.log.Debug("raft refused a local storage response", "type", m.GetType().String(), "err", err)
+		}
+		n.local[i] = nil
 	}
 	for i, op := range n.ops {
 		op(n.raw)

@@ -20,6 +20,9 @@ type applyBatch struct {
 	// machine is restored from its file before ents are applied.
 	snap *storage.SnapshotMeta
 	ents []*raftpb.Entry
+	// resps are raft's responses to deliver once ents are applied
+	// (MsgStorageApplyResp).
+	resps []*raftpb.Message
 	// done, when set, is closed after the batch is applied; the raft loop
 	// waits for it when the batch holds a configuration change.
 	done chan struct{}
@@ -36,39 +39,33 @@ type purgeReq struct {
 }
 
 // run is the raft loop: the only goroutine that touches the RawNode. It
-// ticks it, steps what the inbox holds, and handles each Ready: WAL write,
-// sends, hand-off to apply, Advance.
+// ticks it, steps what the inbox holds, and handles each Ready: sends,
+// hands log writes to the append goroutine and commits to apply. It never
+// waits for the disk (raft runs with AsyncStorageWrites), so a leader's
+// acknowledgements and commits keep flowing while its own log syncs.
 func (n *Node) run() {
 	defer n.wg.Done()
+	defer close(n.loopDone)
 	defer n.endProposals()
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
 	for {
-		var err error
 		select {
 		case <-ticker.C:
 			n.raw.Tick()
 		case <-n.inbox.wake:
-		case d := <-n.snapDonec:
-			err = n.finishSnapshot(d)
-		case req := <-n.purgec:
-			req.errc <- n.st.Purge(req.retain)
 		case <-n.stopc:
 			return
 		case <-n.failc:
 			return
 		}
+		n.drainInbox()
+		var err error
+		for err == nil && n.raw.HasReady() {
+			err = n.handleReady(n.raw.Ready())
+		}
 		if err == nil {
-			n.drainInbox()
-			for err == nil && n.raw.HasReady() {
-				rd := n.raw.Ready()
-				if err = n.handleReady(rd); err == nil {
-					n.raw.Advance(rd)
-				}
-			}
-			if err == nil {
-				err = n.trimLog()
-			}
+			err = n.trimLog()
 		}
 		if err != nil {
 			if !errors.Is(err, errQuit) {
@@ -79,63 +76,18 @@ func (n *Node) run() {
 	}
 }
 
-// handleReady persists, sends and hands off one Ready (the caller then
-// calls Advance). A follower or candidate sends nothing before the
-// HardState and entries of this Ready are durable, as the raft README
-// requires; a leader sends its appends and heartbeats first (see below).
-// Committed entries, already durable on a quorum, may be applied meanwhile.
+// handleReady dispatches one Ready. raft has already put every message
+// that must wait for this node's log write (append and vote responses)
+// among the responses of its MsgStorageAppend, which the append goroutine
+// delivers once the write is durable; everything else leaves now. A
+// leader's appends thus reach the followers before its own fdatasync (raft
+// thesis 10.2.1); its own acknowledgement still counts only once its write
+// is done, and raft hands an entry to apply only once it is durable here.
 func (n *Node) handleReady(rd raft.Ready) error {
 	// A read index is the leader's commit index; callers wait for apply,
 	// which happens only to committed entries, so answering early is safe.
 	if len(rd.ReadStates) > 0 {
 		n.deliverReads(rd.ReadStates)
-	}
-	// A snapshot from the leader is recorded in the WAL before the
-	// HardState that commits it and the entries that follow it, as etcd
-	// does: a restart then starts from the snapshot, never from a commit
-	// index beyond the log it can read.
-	var snap *storage.SnapshotMeta
-	if !raft.IsEmptySnap(rd.Snapshot) {
-		var err error
-		if snap, err = n.recordReceivedSnapshot(rd.Snapshot); err != nil {
-			return err
-		}
-	}
-	confChange := hasConfChange(rd.CommittedEntries)
-	// Committed entries are durable on a quorum already (on a one-member
-	// group, on this disk: its own append is what commits them), so they
-	// go to apply before this Ready's new entries are written, as etcd's
-	// server does: a batch's apply and replies overlap the next batch's
-	// fdatasync instead of waiting behind it. Snapshots and configuration
-	// changes keep the strict order below.
-	early := snap == nil && !confChange && len(rd.CommittedEntries) > 0
-	if early {
-		if err := n.handOff(&applyBatch{ents: rd.CommittedEntries}); err != nil {
-			return err
-		}
-	}
-	// A leader's appends and heartbeats leave before its own fdatasync, as
-	// etcd's server sends them (raft thesis 10.2.1), so the followers write
-	// while the leader does. Raft counts the leader's own copy only at
-	// Advance, after this Save, so an entry still commits only once a
-	// majority has it on disk. Replies raft holds until the append is
-	// durable (append and vote responses) wait for the Save all the same.
-	afterSave := rd.Messages
-	if !confChange && snap == nil && n.leadsIn(rd) {
-		afterSave = n.sendBeforeAppend(rd.Messages)
-	}
-	// One Save per Ready: every entry proposed since the last Ready shares
-	// one fdatasync (group commit).
-	if err := n.st.Save(rd.HardState, rd.Entries); err != nil {
-		return err
-	}
-	if snap != nil {
-		if err := n.ms.ApplySnapshot(rd.Snapshot); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
-			return fmt.Errorf("raftnode: loading the leader's snapshot %d into the raft log: %w", snap.Index, err)
-		}
-	}
-	if err := n.ms.Append(rd.Entries); err != nil {
-		return fmt.Errorf("raftnode: appending to the in-memory raft log: %w", err)
 	}
 	if !raft.IsEmptyHardState(rd.HardState) {
 		n.term.Store(rd.HardState.GetTerm())
@@ -143,70 +95,46 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	if rd.SoftState != nil {
 		n.setSoftState(rd.SoftState)
 	}
-
+	var apply *raftpb.Message
+	out := make([]*raftpb.Message, 0, len(rd.Messages))
+	for _, m := range rd.Messages {
+		switch m.GetTo() {
+		case raft.LocalAppendThread:
+			n.appendq.push(m)
+		case raft.LocalApplyThread:
+			apply = m
+		default:
+			out = append(out, m)
+		}
+	}
+	if apply == nil || !hasConfChange(apply.GetEntries()) {
+		n.send(out)
+		if apply != nil {
+			return n.handOff(&applyBatch{ents: apply.GetEntries(), resps: apply.GetResponses()})
+		}
+		return nil
+	}
 	// As in etcd, a batch that changes membership is applied before this
 	// node sends anything more, so that it never counts votes or acks with
-	// a stale configuration.
-	if !confChange {
-		n.send(afterSave)
+	// a stale configuration. Apply calls back into raft (ApplyConfChange)
+	// through the inbox, which must keep moving meanwhile.
+	b := &applyBatch{ents: apply.GetEntries(), resps: apply.GetResponses(), done: make(chan struct{})}
+	if err := n.handOff(b); err != nil {
+		return err
 	}
-	if !early && (len(rd.CommittedEntries) > 0 || snap != nil) {
-		b := &applyBatch{snap: snap, ents: rd.CommittedEntries}
-		if confChange {
-			b.done = make(chan struct{})
-		}
-		if err := n.handOff(b); err != nil {
-			return err
-		}
-		if confChange {
-			// Apply calls back into raft (ApplyConfChange) through the
-			// inbox, which must keep moving meanwhile.
-		wait:
-			for {
-				select {
-				case <-b.done:
-					break wait
-				case <-n.inbox.wake:
-					n.drainInbox()
-				case <-n.stopc:
-					return errQuit
-				case <-n.failc:
-					return errQuit
-				}
-			}
-			n.send(rd.Messages)
+	for {
+		select {
+		case <-b.done:
+			n.send(out)
+			return nil
+		case <-n.inbox.wake:
+			n.drainInbox()
+		case <-n.stopc:
+			return errQuit
+		case <-n.failc:
+			return errQuit
 		}
 	}
-	return nil
-}
-
-// leadsIn reports whether this node leads as of rd.
-func (n *Node) leadsIn(rd raft.Ready) bool {
-	if rd.SoftState != nil {
-		return rd.SoftState.RaftState == raft.StateLeader
-	}
-	return n.isLeader.Load()
-}
-
-// sendBeforeAppend sends msgs except those raft means to leave only once
-// this Ready's entries are durable, which it returns.
-func (n *Node) sendBeforeAppend(msgs []*raftpb.Message) (afterSave []*raftpb.Message) {
-	now := make([]*raftpb.Message, 0, len(msgs))
-	for _, m := range msgs {
-		if afterAppend(m.GetType()) {
-			afterSave = append(afterSave, m)
-		} else {
-			now = append(now, m)
-		}
-	}
-	n.send(now)
-	return afterSave
-}
-
-// afterAppend reports whether raft holds messages of type t until the
-// entries of their Ready are on disk.
-func afterAppend(t raftpb.MessageType) bool {
-	return t == raftpb.MsgAppResp || t == raftpb.MsgVoteResp || t == raftpb.MsgPreVoteResp
 }
 
 // handOff queues a batch for the apply goroutine. The channel's buffer
@@ -280,40 +208,6 @@ func (n *Node) deliverReads(rs []raft.ReadState) {
 			}
 		}
 	}
-}
-
-// finishSnapshot runs on the raft loop once a snapshot file is on disk:
-// record it in the WAL, let raft's in-memory log know, and compact that log
-// behind it, keeping a tail for peers that are only slightly behind.
-func (n *Node) finishSnapshot(d snapDone) error {
-	if d.err != nil {
-		return fmt.Errorf("raftnode: writing the snapshot at index %d: %w", d.meta.Index, d.err)
-	}
-	if err := n.st.RecordSnapshot(d.meta); err != nil {
-		return err
-	}
-	// A lone member's log may be trimmed past the snapshot already (see
-	// trimLog); it has no peer to send the snapshot to.
-	if first, _ := n.ms.FirstIndex(); d.meta.Index+1 >= first {
-		if _, err := n.ms.CreateSnapshot(d.meta.Index, d.meta.ConfState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
-			return fmt.Errorf("raftnode: snapshot %d in the in-memory raft log: %w", d.meta.Index, err)
-		}
-	}
-	if d.meta.Index > n.cfg.SnapCatchUpEntries {
-		compact := d.meta.Index - n.cfg.SnapCatchUpEntries
-		if err := n.ms.Compact(compact); err != nil && !errors.Is(err, raft.ErrCompacted) {
-			return fmt.Errorf("raftnode: compacting the in-memory raft log to %d: %w", compact, err)
-		}
-	}
-	if n.cfg.SnapRetainCount > 0 {
-		// Failing to delete old files costs disk, not durability.
-		if err := n.st.Purge(n.cfg.SnapRetainCount); err != nil {
-			n.log.Warn("purging old snapshots and WAL segments", "err", err)
-		}
-	}
-	n.snapping.Store(false)
-	n.log.Info("snapshot taken", "index", d.meta.Index, "term", d.meta.Term)
-	return nil
 }
 
 // trimEvery is how many applied entries a lone member's in-memory raft log

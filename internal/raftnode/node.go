@@ -1,8 +1,13 @@
-// Package raftnode owns zkd's etcd raft node. One goroutine ticks it and runs
-// the Ready loop (persist through internal/storage, append to the in-memory
-// raft log, send, hand committed entries to apply, advance); a second
-// goroutine applies committed entries to the state machine in log order; a
-// third, short-lived one streams a snapshot to disk when one is due.
+// Package raftnode owns zkd's etcd raft node. One goroutine, the raft loop,
+// ticks it and handles each Ready; raft runs with AsyncStorageWrites, so the
+// loop never waits for the disk: it sends, and hands log writes to the
+// append goroutine and committed entries to the apply goroutine as raft's
+// MsgStorageAppend and MsgStorageApply messages. The append goroutine is the
+// only writer of the WAL (group commit: every append queued while one
+// fdatasync runs shares the next), and delivers the responses raft attached
+// once they are durable; the apply goroutine applies committed entries to
+// the state machine in log order; a short-lived one streams a snapshot to
+// disk when one is due.
 //
 // Peers are reached through a Transport the caller provides. raft's
 // MemoryStorage holds snapshot metadata only, so a snapshot for a lagging
@@ -246,15 +251,18 @@ type Node struct {
 	// and the proposals raft dropped for want of a leader, oldest first.
 	held  []proposal
 	props []proposal
+	local []*raftpb.Message
 	msgs  []*raftpb.Message
 	ops   []func(*raft.RawNode)
 
+	appendq   *appendQueue // raft loop to append goroutine (runAppend)
 	applyc    chan *applyBatch
 	snapDonec chan snapDone
 	purgec    chan purgeReq
 	peerProps chan *raftpb.Message // proposals forwarded by peers (runPeerProposals)
 
 	stopc    chan struct{}
+	loopDone chan struct{} // closed when the raft loop has returned
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 
@@ -270,7 +278,7 @@ type Node struct {
 	snapIndex   uint64
 	snapBytes   uint64      // entry data applied since snapIndex
 	snapDue     snapDue     // when the next snapshot is due
-	snapping    atomic.Bool // set by apply, cleared by the raft loop
+	snapping    atomic.Bool // set by apply, cleared by the append goroutine
 	confMu      sync.Mutex
 	confState   *raftpb.ConfState
 
@@ -335,12 +343,14 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		sm:        sm,
 		st:        p,
 		ms:        raft.NewMemoryStorage(),
+		appendq:   newAppendQueue(),
 		applyc:    make(chan *applyBatch, 16),
 		snapDonec: make(chan snapDone),
 		purgec:    make(chan purgeReq),
 		inbox:     newInbox(),
 		peerProps: make(chan *raftpb.Message, peerPropQueue),
 		stopc:     make(chan struct{}),
+		loopDone:  make(chan struct{}),
 		failc:     make(chan struct{}),
 		errc:      make(chan error, 1),
 		statusc:   make(chan struct{}),
@@ -367,6 +377,7 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		MaxSizePerMsg:             maxSizePerMsg,
 		MaxInflightMsgs:           maxInflightMsgs,
 		MaxUncommittedEntriesSize: maxUncommittedEntriesSize,
+		AsyncStorageWrites:        true,
 		CheckQuorum:               true,
 		PreVote:                   true,
 		Logger:                    &raftLogger{l: logger},
@@ -376,8 +387,9 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		return nil, fmt.Errorf("raftnode: starting raft: %w", err)
 	}
 	n.term.Store(hs.GetTerm())
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.run()
+	go n.runAppend()
 	go n.runApply()
 	go n.runPeerProposals()
 
@@ -799,6 +811,11 @@ func (n *Node) fail(err error) {
 	n.failOnce.Do(func() {
 		n.failErr = err
 		n.log.Error("raft node stopped by a fatal error; no further writes will be acknowledged", "err", err)
+		// New proposals fail from now on, not only once the raft loop has
+		// noticed (the append goroutine may be the one failing).
+		for _, p := range n.inbox.close(err) {
+			p.done(err)
+		}
 		n.errc <- err
 		close(n.failc)
 	})

@@ -113,7 +113,7 @@ func (n *Node) ReportSnapshot(id uint64, ok bool) {
 	n.inbox.do(func(rn *raft.RawNode) { rn.ReportSnapshot(id, status) })
 }
 
-// recordReceivedSnapshot runs on the raft loop when raft accepted a
+// recordReceivedSnapshot runs on the append goroutine when raft accepted a
 // snapshot from the leader: the file ReceiveSnapshot stored must be there,
 // and is recorded in the WAL.
 func (n *Node) recordReceivedSnapshot(s *raftpb.Snapshot) (*storage.SnapshotMeta, error) {
