@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -566,8 +567,9 @@ func (p *gatedSave) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 }
 
 // TestLeaderSendsAppendsBeforeItsOwnSave: the followers receive and write
-// an entry while the leader is still writing it (raft thesis 10.2.1), and
-// it commits once the leader's write is done.
+// an entry while the leader is still writing it (raft thesis 10.2.1); the
+// leader commits it on their copies meanwhile, but applies it only once its
+// own write is done.
 func TestLeaderSendsAppendsBeforeItsOwnSave(t *testing.T) {
 	g := &saveGate{marker: "written-in-parallel", blocked: make(chan struct{}), release: make(chan struct{})}
 	started := 0 // the cluster starts its nodes in the order of three
@@ -590,6 +592,29 @@ func TestLeaderSendsAppendsBeforeItsOwnSave(t *testing.T) {
 	for g.others.Load() < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("followers that wrote the entry while the leader was writing it: %d, want 2", g.others.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The raft loop does not wait for the disk: while the leader's own
+	// write is held, it steps the followers' acknowledgements and commits
+	// the entry on their copies (its own Match stays behind).
+	deadline = time.Now().Add(3 * time.Second)
+	for {
+		var commit, own uint64
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.nodes[lead].call(ctx, func(rn *raft.RawNode) {
+			st := rn.Status()
+			commit, own = st.GetCommit(), st.Progress[lead].Match
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("the leader's raft loop did not answer while its write was held: %v", err)
+		}
+		if commit > own {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leader's commit index %d never passed its own durable index %d while its write was held", commit, own)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -34,7 +34,7 @@ type inbox struct {
 	// outstanding.
 	local []*raftpb.Message
 	ops   []func(*raft.RawNode)
-	err   error // once set, the loop has ended and new work fails with it
+	err   error // once set (the loop ended or the node failed), new work fails with it
 	wake  chan struct{}
 }
 
@@ -166,9 +166,8 @@ func (n *Node) step(ctx context.Context, m *raftpb.Message) error {
 // drainInbox steps everything queued into raft: the append and apply
 // goroutines' responses first (an operation queued after a waiter saw an
 // apply must find raft knowing of it), then operations, then peers'
-// messages, then
-// local proposals (held ones first) as one message
-// per maxPropBatch bytes. When raft drops a batch for want of a leader, it
+// messages, then local proposals (held ones first) as one message per
+// maxPropBatch bytes. When raft drops a batch for want of a leader, it
 // and everything after it are held, to be stepped again at the next call
 // (the loop runs at least every tick), until the oldest has waited
 // ProposalWait: then all held fail, so that none can overtake another.
