@@ -91,7 +91,7 @@ func (n *Node) flushOnStop(buf []*raftpb.Message) {
 	for _, m := range msgs {
 		m.Responses = nil
 	}
-	if err := n.persist(msgs); err != nil {
+	if err := n.persist(msgs); err != nil && !errors.Is(err, errQuit) {
 		n.log.Error("writing the raft log on stop", "err", err)
 	}
 }
