@@ -223,7 +223,7 @@ type Stats struct {
 	AppliedIndex uint64
 }
 
-// persister is what the raft loop needs from storage; tests wrap it to
+// persister is what the node's goroutines need from storage; tests wrap it to
 // inject failures.
 type persister interface {
 	Save(hs *raftpb.HardState, ents []*raftpb.Entry) error
@@ -526,9 +526,10 @@ func bootstrapLog(cfg Config) ([]*raftpb.Entry, *raftpb.HardState, error) {
 // campaignIfSole makes a one-voter group leader now instead of after an
 // election timeout, and waits (bounded) until the new term is durable.
 // The campaign is issued by the raft loop: raft ignores a campaign while
-// committed configuration changes are not yet marked applied, which happens
-// at the Advance that follows their hand-off; the raft loop has made that
-// Advance by the time it reads the request.
+// committed configuration changes are not yet marked applied, which it
+// learns from the apply goroutine's MsgStorageApplyResp; apply queues that
+// response before it wakes Start's WaitApplied, and the raft loop steps
+// responses before operations, so raft knows by the time it campaigns.
 func (n *Node) campaignIfSole() error {
 	n.confMu.Lock()
 	cs := n.confState
