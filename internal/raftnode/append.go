@@ -140,10 +140,10 @@ func (n *Node) persist(msgs []*raftpb.Message) error {
 	return nil
 }
 
-// persistRun writes one run of appends: their entries and the newest
-// HardState among them in one Save (which syncs when raft requires it),
-// then the entries into the in-memory raft log, where raft reads them once
-// they are stable.
+// persistRun writes one run of appends: their entries (which follow one
+// another) and the newest HardState among them in one Save, which syncs
+// when raft requires it, then the entries into the in-memory raft log in
+// one call, where raft reads them once they are stable.
 func (n *Node) persistRun(run []*raftpb.Message) error {
 	var hs *raftpb.HardState
 	var ents []*raftpb.Entry
@@ -166,10 +166,8 @@ func (n *Node) persistRun(run []*raftpb.Message) error {
 	if err := n.st.Save(hs, ents); err != nil {
 		return err
 	}
-	for _, m := range run {
-		if err := n.ms.Append(m.GetEntries()); err != nil {
-			return fmt.Errorf("raftnode: appending to the in-memory raft log: %w", err)
-		}
+	if err := n.ms.Append(ents); err != nil {
+		return fmt.Errorf("raftnode: appending to the in-memory raft log: %w", err)
 	}
 	return nil
 }

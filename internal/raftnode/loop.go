@@ -107,18 +107,20 @@ func (n *Node) handleReady(rd raft.Ready) error {
 			out = append(out, m)
 		}
 	}
-	if apply == nil || !hasConfChange(apply.GetEntries()) {
+	if apply == nil {
 		n.send(out)
-		if apply != nil {
-			return n.handOff(&applyBatch{ents: apply.GetEntries(), resps: apply.GetResponses()})
-		}
 		return nil
+	}
+	b := &applyBatch{ents: apply.GetEntries(), resps: apply.GetResponses()}
+	if !hasConfChange(b.ents) {
+		n.send(out)
+		return n.handOff(b)
 	}
 	// As in etcd, a batch that changes membership is applied before this
 	// node sends anything more, so that it never counts votes or acks with
 	// a stale configuration. Apply calls back into raft (ApplyConfChange)
 	// through the inbox, which must keep moving meanwhile.
-	b := &applyBatch{ents: apply.GetEntries(), resps: apply.GetResponses(), done: make(chan struct{})}
+	b.done = make(chan struct{})
 	if err := n.handOff(b); err != nil {
 		return err
 	}
