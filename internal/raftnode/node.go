@@ -655,7 +655,7 @@ func (n *Node) await(ctx context.Context, done <-chan struct{}) error {
 // AppliedIndex is the index of the last entry applied to the state machine.
 func (n *Node) AppliedIndex() uint64 { return n.applied.Load() }
 
-// Status reports leadership as of the last persisted Ready.
+// Status reports leadership as of the last Ready the raft loop handled.
 func (n *Node) Status() Status {
 	return Status{ID: n.cfg.ID, Leader: n.lead.Load(), Term: n.term.Load(), IsLeader: n.isLeader.Load(), Role: n.role()}
 }
@@ -817,8 +817,10 @@ func (n *Node) fail(err error) {
 		for _, p := range n.inbox.close(err) {
 			p.done(err)
 		}
-		n.errc <- err
+		// failc closes first: whoever hears of the error on Err finds
+		// every method already failing with it.
 		close(n.failc)
+		n.errc <- err
 	})
 }
 
