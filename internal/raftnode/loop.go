@@ -3,6 +3,7 @@ package raftnode
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -54,6 +55,13 @@ func (n *Node) run() {
 		case <-ticker.C:
 			n.raw.Tick()
 		case <-n.inbox.wake:
+			// Yield once before draining: connections and peer streams
+			// that are already runnable add their proposals and
+			// messages to this Ready, so one append and one broadcast
+			// carry more entries (fewer raft messages, socket writes and
+			// fdatasyncs per write). Nothing waits longer than the work
+			// that was already runnable.
+			runtime.Gosched()
 		case <-n.stopc:
 			return
 		case <-n.failc:
