@@ -9,7 +9,8 @@
 //
 // While the heap is being filled (most of what is allocated stays live, as
 // when a restart restores its tree) it keeps Go's default, and once that
-// stops it collects once and hands the free pages back to the system. It
+// stops it collects once and hands the free pages back to the system, as
+// it does when a server goes idle with garbage left from its load. It
 // otherwise only adjusts the collector's target through runtime/debug, and
 // it does nothing when the operator set GOGC.
 package gctune
@@ -64,6 +65,7 @@ func Run(ctx context.Context) bool {
 	}
 	p := &pacer{current: 100, sample: []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/allocs:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
 	}}
 	p.read() // the cycles so far are history
 	p.everyCycle(ctx)
@@ -85,7 +87,7 @@ func Run(ctx context.Context) bool {
 type pacer struct {
 	mu         sync.Mutex
 	current    int              // the GC percent set
-	sample     []metrics.Sample // live heap, completed collections, bytes allocated
+	sample     []metrics.Sample // live heap, completed collections, bytes allocated, free heap
 	live       uint64           // live heap at the last collection seen
 	cycles     uint64           // collections seen
 	tickAllocs uint64           // bytes allocated in all, at the last tick
@@ -96,6 +98,14 @@ type pacer struct {
 	building bool
 	// built says the heap was being built since the last settle.
 	built bool
+	// cycleAllocs is the bytes allocated in all when the last collection
+	// was seen; what was allocated since is mostly garbage still resident.
+	cycleAllocs uint64
+	// idleTicks counts the ticks in a row, since the last collection,
+	// that allocated under idleAllocs.
+	idleTicks int
+	// idleSettled says this idle spell was settled already.
+	idleSettled bool
 }
 
 // heapStats is what the pacer reads from the runtime.
@@ -103,11 +113,25 @@ type heapStats struct {
 	live   uint64 // live heap at the last collection
 	cycles uint64 // collections completed
 	allocs uint64 // bytes allocated since the process started
+	free   uint64 // heap bytes free but not yet returned to the system
 }
 
 // quietAllocs is the most a tick interval may allocate for the heap to
 // count as no longer growing.
 const quietAllocs = 4 << 20
+
+// A server idle for idleTicksToSettle ticks in a row (each allocating under
+// idleAllocs), with at least idleGarbage resident and unused (allocated
+// since the last collection, or freed and not yet returned), collects and
+// returns the free pages too, once per idle spell: otherwise what its load
+// left (up to a headroom, 12.5% of the live heap, plus what the runtime's
+// scavenger keeps) stays resident for as long as the server stays idle,
+// since nothing allocates enough to start another collection.
+const (
+	idleAllocs        = 1 << 20
+	idleTicksToSettle = 2
+	idleGarbage       = MinHeadroom / 2
+)
 
 // read returns the runtime's figures, and false if it does not report them.
 // Until a collection has been seen, it also makes them the baseline that
@@ -119,9 +143,9 @@ func (p *pacer) read() (heapStats, bool) {
 			return heapStats{}, false
 		}
 	}
-	st := heapStats{p.sample[0].Value.Uint64(), p.sample[1].Value.Uint64(), p.sample[2].Value.Uint64()}
+	st := heapStats{p.sample[0].Value.Uint64(), p.sample[1].Value.Uint64(), p.sample[2].Value.Uint64(), p.sample[3].Value.Uint64()}
 	if p.cycles == 0 {
-		p.live, p.cycles, p.tickAllocs = st.live, st.cycles, st.allocs
+		p.live, p.cycles, p.tickAllocs, p.cycleAllocs = st.live, st.cycles, st.allocs, st.allocs
 	}
 	return st, true
 }
@@ -131,11 +155,18 @@ func (p *pacer) read() (heapStats, bool) {
 // the last settle has stopped growing (a tick saw no collection since the
 // last one, and little allocated), so one more collection and the return
 // of its free pages to the system are due: building lets the heap double,
-// and nothing else would shrink it while the server is idle.
+// and nothing else would shrink it while the server is idle. settle also
+// says so once the server is idle (see idleAllocs) with garbage left from
+// before.
 func (p *pacer) observe(st heapStats, tick bool) (percent int, settle bool) {
 	quiet := false
 	if tick {
 		quiet = st.allocs-p.tickAllocs < quietAllocs
+		if st.allocs-p.tickAllocs < idleAllocs {
+			p.idleTicks++
+		} else {
+			p.idleTicks, p.idleSettled = 0, false
+		}
 		p.tickAllocs = st.allocs
 	}
 	if st.cycles == p.cycles {
@@ -147,9 +178,13 @@ func (p *pacer) observe(st heapStats, tick bool) (percent int, settle bool) {
 			return p.current, true
 		case p.building:
 			return p.current, false
+		case p.idleTicks >= idleTicksToSettle && !p.idleSettled && st.allocs-p.cycleAllocs+st.free >= idleGarbage:
+			p.idleSettled = true
+			return p.current, true
 		}
 		return Percent(p.live), false
 	}
+	p.cycleAllocs, p.idleTicks = st.allocs, 0
 	allowed := max(p.live*uint64(p.current)/100, 1) // growth the last collection allowed
 	p.building = st.live > p.live && 2*(st.live-p.live) > allowed
 	p.live, p.cycles = st.live, st.cycles

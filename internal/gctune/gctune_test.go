@@ -132,6 +132,50 @@ func TestObserveLetsABuildingHeapDoubleThenSettles(t *testing.T) {
 	}
 }
 
+func TestObserveSettlesAnIdleServerWithGarbageLeft(t *testing.T) {
+	const mib = 1 << 20
+	p := &pacer{current: 12, live: 200 * mib, cycles: 1}
+	var allocs uint64
+	for i, c := range []struct {
+		live, cycles uint64
+		alloc        uint64 // MiB allocated since the step before
+		free         uint64 // MiB free and not returned
+		tick         bool
+		settle       bool
+	}{
+		{202 * mib, 2, 25, 0, false, false}, // steady writes: kept 2 of 25, not building
+		{202 * mib, 2, 20, 0, true, false},  // busy ticks
+		{202 * mib, 2, 2, 0, true, false},   // light load: not idle
+		{202 * mib, 2, 0, 0, true, false},   // idle, once
+		{202 * mib, 2, 0, 0, true, true},    // idle twice, 22 MiB since the collection: settle
+		{200 * mib, 3, 0, 0, false, false},  // the settling collection
+		{200 * mib, 3, 0, 0, true, false},   // idle, nothing left to free
+		{200 * mib, 3, 0, 0, true, false},
+		{200 * mib, 3, 0, 0, true, false},
+		{200 * mib, 3, 5, 0, true, false}, // a little work: 5 MiB since the collection
+		{200 * mib, 3, 0, 0, true, false},
+		{200 * mib, 3, 0, 0, true, false},   // idle twice, but under idleGarbage since the collection
+		{200 * mib, 4, 0, 20, false, false}, // a collection at the end of a load, its garbage freed
+		{200 * mib, 4, 0, 20, true, false},
+		{200 * mib, 4, 0, 20, true, true},  // idle twice, 20 MiB free but kept: settle
+		{200 * mib, 5, 0, 0, false, false}, // the settling collection
+		{200 * mib, 5, 0, 9, true, false},  // free again (a scavenger that cannot return it)
+		{200 * mib, 5, 0, 9, true, false},  // but this idle spell was settled already
+		{200 * mib, 5, 0, 9, true, false},
+		{200 * mib, 5, 3, 9, true, false}, // work starts a new spell
+		{200 * mib, 5, 0, 9, true, false},
+		{200 * mib, 5, 0, 9, true, true}, // idle twice with 12 MiB left: settle
+	} {
+		allocs += c.alloc * mib
+		got, settle := p.observe(heapStats{live: c.live, cycles: c.cycles, allocs: allocs, free: c.free * mib}, c.tick)
+		if got != 12 || settle != c.settle {
+			t.Fatalf("step %d (live %d MiB, cycle %d, tick %v): percent %d, settle %v; want 12, %v",
+				i, c.live/mib, c.cycles, c.tick, got, settle, c.settle)
+		}
+		p.current = got
+	}
+}
+
 func TestRunDefersToGOGC(t *testing.T) {
 	t.Setenv("GOGC", "200")
 	if Run(context.Background()) {
