@@ -69,8 +69,9 @@ func Run(ctx context.Context) bool {
 	}}
 	p.read() // the cycles so far are history
 	p.everyCycle(ctx)
+	every := interval // read here: tests restore it while the goroutine runs
 	go func() {
-		t := time.NewTicker(interval)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
