@@ -92,38 +92,24 @@ func TestRunAdjustsAfterEachCollection(t *testing.T) {
 	runtime.KeepAlive(live)
 }
 
-func TestObserveLetsABuildingHeapDoubleThenSettles(t *testing.T) {
+// observeStep is one call of observe: the runtime's figures, and the GC
+// percent and settle it must return.
+type observeStep struct {
+	live, cycles uint64
+	alloc        uint64 // MiB allocated since the step before
+	free         uint64 // MiB free and not returned
+	tick         bool
+	want         int
+	settle       bool
+}
+
+func runObserve(t *testing.T, p *pacer, steps []observeStep) {
+	t.Helper()
 	const mib = 1 << 20
-	p := &pacer{current: 100, live: 2 * mib, cycles: 1}
 	var allocs uint64
-	for i, c := range []struct {
-		live, cycles uint64
-		alloc        uint64 // MiB allocated since the step before
-		tick         bool
-		want         int
-		settle       bool
-	}{
-		{4 * mib, 2, 2, false, 100, false},     // all of it kept: building
-		{100 * mib, 3, 96, false, 100, false},  // still building, far past 16 MiB
-		{100 * mib, 3, 50, true, 100, false},   // a tick between collections, still allocating
-		{200 * mib, 4, 50, false, 100, false},  // kept 100 of 100 allowed
-		{200 * mib, 4, 1, true, 100, false},    // a tick: 51 MiB allocated since the last, not quiet
-		{200 * mib, 4, 1, true, 100, true},     // a quiet tick with no collection since: settle
-		{201 * mib, 5, 0, false, 12, false},    // the settling collection: kept 1 of 200
-		{201 * mib, 5, 0, true, 12, false},     // idle ticks change nothing
-		{205 * mib, 6, 30, false, 12, false},   // steady writes keep little: an eighth
-		{300 * mib, 7, 100, false, 100, false}, // kept 95 of 25 allowed: building again
-		{310 * mib, 8, 300, false, 12, false},  // kept 10 of 300
-		{320 * mib, 9, 37, false, 12, false},   // kept 10 of 37: under half
-		{320 * mib, 9, 20, true, 12, false},    // a busy tick: no settle yet
-		{320 * mib, 10, 17, false, 12, false},  // nothing kept
-		{300 * mib, 11, 40, false, 12, false},  // shrinking
-		{300 * mib, 11, 0, true, 12, false},    // a tick: 57 MiB allocated since the last
-		{300 * mib, 11, 0, true, 12, true},     // a quiet tick: built since the last settle (at 300 MiB)
-		{300 * mib, 11, 0, true, 12, false},    // once
-	} {
+	for i, c := range steps {
 		allocs += c.alloc * mib
-		got, settle := p.observe(heapStats{live: c.live, cycles: c.cycles, allocs: allocs}, c.tick)
+		got, settle := p.observe(heapStats{live: c.live, cycles: c.cycles, allocs: allocs, free: c.free * mib}, c.tick)
 		if got != c.want || settle != c.settle {
 			t.Fatalf("step %d (live %d MiB, cycle %d, tick %v): percent %d, settle %v; want %d, %v",
 				i, c.live/mib, c.cycles, c.tick, got, settle, c.want, c.settle)
@@ -132,48 +118,56 @@ func TestObserveLetsABuildingHeapDoubleThenSettles(t *testing.T) {
 	}
 }
 
+func TestObserveLetsABuildingHeapDoubleThenSettles(t *testing.T) {
+	const mib = 1 << 20
+	runObserve(t, &pacer{current: 100, live: 2 * mib, cycles: 1}, []observeStep{
+		{4 * mib, 2, 2, 0, false, 100, false},     // all of it kept: building
+		{100 * mib, 3, 96, 0, false, 100, false},  // still building, far past 16 MiB
+		{100 * mib, 3, 50, 0, true, 100, false},   // a tick between collections, still allocating
+		{200 * mib, 4, 50, 0, false, 100, false},  // kept 100 of 100 allowed
+		{200 * mib, 4, 1, 0, true, 100, false},    // a tick: 51 MiB allocated since the last, not quiet
+		{200 * mib, 4, 1, 0, true, 100, true},     // a quiet tick with no collection since: settle
+		{201 * mib, 5, 0, 0, false, 12, false},    // the settling collection: kept 1 of 200
+		{201 * mib, 5, 0, 0, true, 12, false},     // idle ticks change nothing
+		{205 * mib, 6, 30, 0, false, 12, false},   // steady writes keep little: an eighth
+		{300 * mib, 7, 100, 0, false, 100, false}, // kept 95 of 25 allowed: building again
+		{310 * mib, 8, 300, 0, false, 12, false},  // kept 10 of 300
+		{320 * mib, 9, 37, 0, false, 12, false},   // kept 10 of 37: under half
+		{320 * mib, 9, 20, 0, true, 12, false},    // a busy tick: no settle yet
+		{320 * mib, 10, 17, 0, false, 12, false},  // nothing kept
+		{300 * mib, 11, 40, 0, false, 12, false},  // shrinking
+		{300 * mib, 11, 0, 0, true, 12, false},    // a tick: 57 MiB allocated since the last
+		{300 * mib, 11, 0, 0, true, 12, true},     // a quiet tick: built since the last settle (at 300 MiB)
+		{300 * mib, 11, 0, 0, true, 12, false},    // once
+	})
+}
+
 func TestObserveSettlesAnIdleServerWithGarbageLeft(t *testing.T) {
 	const mib = 1 << 20
-	p := &pacer{current: 12, live: 200 * mib, cycles: 1}
-	var allocs uint64
-	for i, c := range []struct {
-		live, cycles uint64
-		alloc        uint64 // MiB allocated since the step before
-		free         uint64 // MiB free and not returned
-		tick         bool
-		settle       bool
-	}{
-		{202 * mib, 2, 25, 0, false, false}, // steady writes: kept 2 of 25, not building
-		{202 * mib, 2, 20, 0, true, false},  // busy ticks
-		{202 * mib, 2, 2, 0, true, false},   // light load: not idle
-		{202 * mib, 2, 0, 0, true, false},   // idle, once
-		{202 * mib, 2, 0, 0, true, true},    // idle twice, 22 MiB since the collection: settle
-		{200 * mib, 3, 0, 0, false, false},  // the settling collection
-		{200 * mib, 3, 0, 0, true, false},   // idle, nothing left to free
-		{200 * mib, 3, 0, 0, true, false},
-		{200 * mib, 3, 0, 0, true, false},
-		{200 * mib, 3, 5, 0, true, false}, // a little work: 5 MiB since the collection
-		{200 * mib, 3, 0, 0, true, false},
-		{200 * mib, 3, 0, 0, true, false},   // idle twice, but under idleGarbage since the collection
-		{200 * mib, 4, 0, 20, false, false}, // a collection at the end of a load, its garbage freed
-		{200 * mib, 4, 0, 20, true, false},
-		{200 * mib, 4, 0, 20, true, true},  // idle twice, 20 MiB free but kept: settle
-		{200 * mib, 5, 0, 0, false, false}, // the settling collection
-		{200 * mib, 5, 0, 9, true, false},  // free again (a scavenger that cannot return it)
-		{200 * mib, 5, 0, 9, true, false},  // but this idle spell was settled already
-		{200 * mib, 5, 0, 9, true, false},
-		{200 * mib, 5, 3, 9, true, false}, // work starts a new spell
-		{200 * mib, 5, 0, 9, true, false},
-		{200 * mib, 5, 0, 9, true, true}, // idle twice with 12 MiB left: settle
-	} {
-		allocs += c.alloc * mib
-		got, settle := p.observe(heapStats{live: c.live, cycles: c.cycles, allocs: allocs, free: c.free * mib}, c.tick)
-		if got != 12 || settle != c.settle {
-			t.Fatalf("step %d (live %d MiB, cycle %d, tick %v): percent %d, settle %v; want 12, %v",
-				i, c.live/mib, c.cycles, c.tick, got, settle, c.settle)
-		}
-		p.current = got
-	}
+	runObserve(t, &pacer{current: 12, live: 200 * mib, cycles: 1}, []observeStep{
+		{202 * mib, 2, 25, 0, false, 12, false}, // steady writes: kept 2 of 25, not building
+		{202 * mib, 2, 20, 0, true, 12, false},  // busy ticks
+		{202 * mib, 2, 2, 0, true, 12, false},   // light load: not idle
+		{202 * mib, 2, 0, 0, true, 12, false},   // idle, once
+		{202 * mib, 2, 0, 0, true, 12, true},    // idle twice, 22 MiB since the collection: settle
+		{200 * mib, 3, 0, 0, false, 12, false},  // the settling collection
+		{200 * mib, 3, 0, 0, true, 12, false},   // idle, nothing left to free
+		{200 * mib, 3, 0, 0, true, 12, false},
+		{200 * mib, 3, 0, 0, true, 12, false},
+		{200 * mib, 3, 5, 0, true, 12, false}, // a little work: 5 MiB since the collection
+		{200 * mib, 3, 0, 0, true, 12, false},
+		{200 * mib, 3, 0, 0, true, 12, false},   // idle twice, but under idleGarbage since the collection
+		{200 * mib, 4, 0, 20, false, 12, false}, // a collection at the end of a load, its garbage freed
+		{200 * mib, 4, 0, 20, true, 12, false},
+		{200 * mib, 4, 0, 20, true, 12, true},  // idle twice, 20 MiB free but kept: settle
+		{200 * mib, 5, 0, 0, false, 12, false}, // the settling collection
+		{200 * mib, 5, 0, 9, true, 12, false},  // free again (a scavenger that cannot return it)
+		{200 * mib, 5, 0, 9, true, 12, false},  // but this idle spell was settled already
+		{200 * mib, 5, 0, 9, true, 12, false},
+		{200 * mib, 5, 3, 9, true, 12, false}, // work starts a new spell
+		{200 * mib, 5, 0, 9, true, 12, false},
+		{200 * mib, 5, 0, 9, true, 12, true}, // idle twice with 12 MiB left: settle
+	})
 }
 
 func TestRunDefersToGOGC(t *testing.T) {
