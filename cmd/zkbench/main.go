@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -32,8 +33,9 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // options are the flags that are not part of load.Config.
 type options struct {
-	json  bool
-	quiet bool
+	json       bool
+	quiet      bool
+	cpuprofile string
 }
 
 // parseFlags turns the command line into a validated run configuration.
@@ -62,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (load.Config, options, error) {
 	fs.DurationVar(&cfg.ProgressInterval, "progress", cfg.ProgressInterval, "interval of the progress line on stderr")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON instead of a table")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of zkbench itself (the client side) to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: zkbench [flags]\n\nRuns one workload against a ZooKeeper-compatible server and reports throughput and latency.\n\n")
 		fs.PrintDefaults()
@@ -106,6 +109,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "zkbench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "zkbench: cpu profile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := load.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "zkbench: %v\n", err)

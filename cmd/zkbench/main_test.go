@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +118,11 @@ func TestRunExitCodes(t *testing.T) {
 	if code := run([]string{"-h"}, &out, &errb); code != 0 {
 		t.Errorf("-h: exit %d, want 0", code)
 	}
+	errb.Reset()
+	bad := filepath.Join(t.TempDir(), "missing", "cpu.pprof")
+	if code := run([]string{"-cpuprofile", bad, "-servers", "127.0.0.1:1"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), bad) {
+		t.Errorf("-cpuprofile in a missing directory: exit %d, stderr %q; want 1 and the path named", code, errb.String())
+	}
 }
 
 func TestRunAgainstZkd(t *testing.T) {
@@ -152,9 +159,14 @@ func TestRunAgainstZkd(t *testing.T) {
 	}
 
 	out.Reset()
-	args = []string{"-servers", addr, "-workload", "get", "-sessions", "1", "-ops", "50", "-duration", "0", "-warmup", "0s", "-quiet"}
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	args = []string{"-servers", addr, "-workload", "get", "-sessions", "1", "-ops", "50", "-duration", "0", "-warmup", "0s", "-quiet",
+		"-cpuprofile", prof}
 	if code := run(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
+	}
+	if b, err := os.ReadFile(prof); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("-cpuprofile: read %d bytes (err %v), want a gzipped pprof profile", len(b), err)
 	}
 	for _, want := range []string{"throughput", "p50", "p99.9", "max", "50 ops"} {
 		if !strings.Contains(out.String(), want) {
