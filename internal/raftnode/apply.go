@@ -89,13 +89,13 @@ func (n *Node) applyConfChange(cc raftpb.ConfChangeI) {
 }
 
 // maybeSnapshot captures the state machine once snapDue says so (within
-// SnapCount entries, or SnapBytes of entry data), and serializes it on
-// another goroutine, so apply never waits for the disk. At most one
+// SnapCount entries, or snapLimit bytes of entry data), and serializes it
+// on another goroutine, so apply never waits for the disk. At most one
 // snapshot is in progress; entries keep arriving meanwhile and the next
 // snapshot is taken after the current one finishes.
 func (n *Node) maybeSnapshot() error {
 	applied := n.applied.Load()
-	if !n.snapDue.due(n.cfg, applied-n.snapIndex, n.snapBytes) || n.snapping.Load() {
+	if n.snapping.Load() || !n.snapDue.due(n.cfg, applied-n.snapIndex, n.snapBytes, n.snapLimit()) {
 		return nil
 	}
 	write, err := n.sm.Snapshot()
@@ -114,14 +114,34 @@ func (n *Node) maybeSnapshot() error {
 	return nil
 }
 
+// snapLimit is the byte trigger in force: SnapBytes, except on a lone
+// member once its last snapshot is larger, where it is that snapshot's
+// size. A lone member keeps no applied entries in memory (see trimLog), so
+// there the trigger bounds only the log a restart replays, and each
+// snapshot writes the whole tree: a fixed trigger under a tree several
+// times its size would write the tree several times over for each byte of
+// log. Sized to the tree, snapshots cost at most as many bytes as the log
+// they follow. An ensemble member keeps SnapBytes, which also bounds the
+// log it holds in memory for its peers.
+func (n *Node) snapLimit() uint64 {
+	last := n.snapSize.Load()
+	if last <= n.cfg.SnapBytes || !n.alone() {
+		return n.cfg.SnapBytes
+	}
+	return last
+}
+
 func (n *Node) writeSnapshot(meta storage.SnapshotMeta, write func(io.Writer) error) {
 	defer n.wg.Done()
 	start := time.Now()
+	sw := &stopWriter{stopc: n.stopc}
 	err := n.st.WriteSnapshot(meta, func(w io.Writer) error {
-		return write(&stopWriter{w: w, stopc: n.stopc})
+		sw.w = w
+		return write(sw)
 	})
 	if err == nil {
-		n.log.Debug("snapshot serialized", "index", meta.Index, "took", time.Since(start))
+		n.snapSize.Store(sw.n)
+		n.log.Debug("snapshot serialized", "index", meta.Index, "bytes", sw.n, "took", time.Since(start))
 	}
 	select {
 	case n.snapDonec <- snapDone{meta: meta, err: err}:
@@ -130,10 +150,12 @@ func (n *Node) writeSnapshot(meta storage.SnapshotMeta, write func(io.Writer) er
 	}
 }
 
-// stopWriter aborts a long serialization when the node stops.
+// stopWriter aborts a long serialization when the node stops, and counts
+// the bytes serialized.
 type stopWriter struct {
 	w     io.Writer
 	stopc <-chan struct{}
+	n     uint64
 }
 
 func (s *stopWriter) Write(p []byte) (int, error) {
@@ -141,8 +163,22 @@ func (s *stopWriter) Write(p []byte) (int, error) {
 	case <-s.stopc:
 		return 0, ErrStopped
 	default:
-		return s.w.Write(p)
+		k, err := s.w.Write(p)
+		s.n += uint64(k)
+		return k, err
 	}
+}
+
+// countingReader counts the bytes of a snapshot restored.
+type countingReader struct {
+	r io.Reader
+	n uint64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += uint64(k)
+	return k, err
 }
 
 // applyWaits wakes WaitApplied callers when the applied index reaches
@@ -198,21 +234,31 @@ func (w *applyWaits) trigger(applied uint64) {
 
 // snapDue is when the next snapshot falls due, drawn as ZooKeeper's
 // SyncRequestProcessor draws it: past half of SnapCount entries plus a
-// random part of the other half, or past half of SnapBytes plus a random
-// part of the other half, whichever comes first. Members of a group then
-// snapshot at different times, and never all stall on the disk at once.
+// random part of the other half, or past half of the byte trigger plus a
+// random part of the other half, whichever comes first. Members of a group
+// then snapshot at different times, and never all stall on the disk at
+// once.
 type snapDue struct {
-	count, bytes uint64 // random parts, below half of SnapCount and of SnapBytes
+	count uint64  // random part, below half of SnapCount
+	share float64 // random part of the byte trigger's other half, in [0, 1)
 }
 
 // roll draws the next due point; start draws the first.
 func (d *snapDue) roll(cfg Config) {
 	d.count = rand.Uint64N(max(cfg.SnapCount/2, 1))
-	d.bytes = rand.Uint64N(max(cfg.SnapBytes/2, 1))
+	d.share = rand.Float64()
 }
 
 // due reports whether a snapshot is due after entries entries and bytes
-// bytes of entry data since the last one.
-func (d *snapDue) due(cfg Config, entries, bytes uint64) bool {
-	return entries >= cfg.SnapCount/2+d.count+1 || bytes >= cfg.SnapBytes/2+d.bytes+1
+// bytes of entry data since the last one, under a byte trigger of limit
+// (see snapLimit).
+func (d *snapDue) due(cfg Config, entries, bytes, limit uint64) bool {
+	return entries >= cfg.SnapCount/2+d.count+1 || bytes >= d.byteThreshold(limit)
+}
+
+// byteThreshold is the entry data past which a snapshot is due under a
+// byte trigger of limit: in (limit/2, limit].
+func (d *snapDue) byteThreshold(limit uint64) uint64 {
+	half := limit / 2
+	return half + uint64(d.share*float64(limit-half-1)) + 1
 }

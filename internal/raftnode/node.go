@@ -106,7 +106,8 @@ type Config struct {
 	// were applied since the last one (default 64 MiB; due, likewise, at a
 	// random point past half of it), so that large entries do not grow the
 	// log (and a lagging peer's catch-up) without bound between SnapCount
-	// snapshots.
+	// snapshots. A lone member raises it to the size of its last snapshot
+	// when that is larger (see snapLimit).
 	SnapBytes uint64
 	// SlowSyncThreshold is how long a WAL or snapshot fsync may take
 	// before it is logged as slow (fsync.warningthresholdms); 0 keeps the
@@ -276,9 +277,10 @@ type Node struct {
 	waits       applyWaits
 	appliedTerm uint64
 	snapIndex   uint64
-	snapBytes   uint64      // entry data applied since snapIndex
-	snapDue     snapDue     // when the next snapshot is due
-	snapping    atomic.Bool // set by apply, cleared by the append goroutine
+	snapBytes   uint64        // entry data applied since snapIndex
+	snapDue     snapDue       // when the next snapshot is due
+	snapSize    atomic.Uint64 // payload bytes of the last snapshot written or restored
+	snapping    atomic.Bool   // set by apply, cleared by the append goroutine
 	confMu      sync.Mutex
 	confState   *raftpb.ConfState
 
@@ -471,9 +473,11 @@ func (n *Node) restoreFrom(meta storage.SnapshotMeta) error {
 		return fmt.Errorf("raftnode: opening snapshot %d: %w", meta.Index, err)
 	}
 	defer r.Close()
-	if err := n.sm.Restore(r); err != nil {
+	cr := &countingReader{r: r}
+	if err := n.sm.Restore(cr); err != nil {
 		return fmt.Errorf("raftnode: restoring snapshot %d into the state machine: %w", meta.Index, err)
 	}
+	n.snapSize.Store(cr.n)
 	return nil
 }
 

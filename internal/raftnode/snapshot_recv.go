@@ -142,7 +142,8 @@ func (n *Node) restoreSnapshot(meta *storage.SnapshotMeta) error {
 	if err != nil {
 		return fmt.Errorf("raftnode: opening the leader's snapshot %d: %w", meta.Index, err)
 	}
-	err = n.sm.Restore(r)
+	cr := &countingReader{r: r}
+	err = n.sm.Restore(cr)
 	r.Close() // read-only: nothing to lose
 	if err != nil {
 		return fmt.Errorf("raftnode: restoring the leader's snapshot %d into the state machine: %w", meta.Index, err)
@@ -151,6 +152,7 @@ func (n *Node) restoreSnapshot(meta *storage.SnapshotMeta) error {
 	n.confState = meta.ConfState
 	n.confMu.Unlock()
 	n.snapIndex, n.snapBytes, n.appliedTerm = meta.Index, 0, meta.Term
+	n.snapSize.Store(cr.n)
 	n.log.Info("restored the state machine from the leader's snapshot", "index", meta.Index, "term", meta.Term)
 	return nil
 }

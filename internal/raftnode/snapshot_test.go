@@ -3,14 +3,17 @@ package raftnode
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/zkd-io/zkd/internal/storage"
+	"go.etcd.io/raft/v3/raftpb"
 )
 
 // waitSnapshots waits until no snapshot is in flight and at least want
@@ -280,7 +283,7 @@ func TestSnapshotDueAtRandomPastHalf(t *testing.T) {
 		d.roll(cfg)
 		first := uint64(0)
 		for e := uint64(1); e <= cfg.SnapCount; e++ {
-			if d.due(cfg, e, 0) {
+			if d.due(cfg, e, 0, cfg.SnapBytes) {
 				first = e
 				break
 			}
@@ -288,8 +291,10 @@ func TestSnapshotDueAtRandomPastHalf(t *testing.T) {
 		if first <= cfg.SnapCount/2 || first > cfg.SnapCount {
 			t.Fatalf("due after %d entries, want in (%d, %d]", first, cfg.SnapCount/2, cfg.SnapCount)
 		}
-		if d.due(cfg, 0, cfg.SnapBytes/2) || !d.due(cfg, 0, cfg.SnapBytes) {
-			t.Fatalf("bytes threshold %d outside (%d, %d]", cfg.SnapBytes/2+d.bytes+1, cfg.SnapBytes/2, cfg.SnapBytes)
+		for _, limit := range []uint64{cfg.SnapBytes, 5 * cfg.SnapBytes, 1, math.MaxUint64} {
+			if d.due(cfg, 0, limit/2, limit) || !d.due(cfg, 0, limit, limit) {
+				t.Fatalf("limit %d: bytes threshold %d outside (%d, %d]", limit, d.byteThreshold(limit), limit/2, limit)
+			}
 		}
 		seen[first] = true
 	}
@@ -298,7 +303,60 @@ func TestSnapshotDueAtRandomPastHalf(t *testing.T) {
 	}
 	small := Config{SnapCount: 2, SnapBytes: 2}
 	d.roll(small)
-	if d.due(small, 1, 0) || !d.due(small, 2, 0) {
+	if d.due(small, 1, 0, small.SnapBytes) || !d.due(small, 2, 0, small.SnapBytes) {
 		t.Fatal("SnapCount 2: want a snapshot due after exactly 2 entries")
 	}
+}
+
+// TestSnapLimitFollowsALoneMembersSnapshot: the byte trigger grows to the
+// last snapshot's size on a lone member only; an ensemble member keeps
+// SnapBytes, which bounds the log it holds in memory.
+func TestSnapLimitFollowsALoneMembersSnapshot(t *testing.T) {
+	tests := []struct {
+		name   string
+		voters []uint64
+		last   uint64
+		want   uint64
+	}{
+		{"lone, no snapshot yet", []uint64{1}, 0, 20 << 10},
+		{"lone, smaller snapshot", []uint64{1}, 10 << 10, 20 << 10},
+		{"lone, larger snapshot", []uint64{1}, 300 << 10, 300 << 10},
+		{"ensemble, larger snapshot", []uint64{1, 2, 3}, 300 << 10, 20 << 10},
+	}
+	for _, tt := range tests {
+		n := &Node{cfg: Config{ID: 1, SnapBytes: 20 << 10}, confState: &raftpb.ConfState{Voters: tt.voters}}
+		n.snapSize.Store(tt.last)
+		if got := n.snapLimit(); got != tt.want {
+			t.Errorf("%s: snapLimit %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestLoneMemberSnapshotsOncePerTreeOfLog: on a lone member holding a state
+// larger than SnapBytes, the next snapshot waits for more than half of that
+// state's size in log, not for half of SnapBytes.
+func TestLoneMemberSnapshotsOncePerTreeOfLog(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 1 << 40  // only the size trigger can fire
+	cfg.SnapBytes = 20 << 10 // due past 10 KiB, by 20 KiB
+	sm := newListSM()
+	n := mustStart(t, cfg, sm)
+	defer n.Stop()
+	proposeWait(t, n, sm, strings.Repeat("b", 100<<10)) // a state of 100 KiB
+	waitSnapshots(t, n, 1)
+	if got := n.snapSize.Load(); got < 100<<10 {
+		t.Fatalf("last snapshot size %d, want at least the 100 KiB state", got)
+	}
+	entry := func(i int) string { return fmt.Sprintf("%04d%s", i, strings.Repeat("x", 1020)) }
+	for i := range 45 { // 45 KiB: past SnapBytes, under half of the state
+		proposeWait(t, n, sm, entry(i))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := n.Stats().Snapshots; got != 1 {
+		t.Fatalf("snapshots after 45 KiB of log behind a 100 KiB snapshot: got %d, want 1", got)
+	}
+	for i := 45; i < 101; i++ {
+		proposeWait(t, n, sm, entry(i))
+	}
+	waitSnapshots(t, n, 2)
 }
