@@ -82,7 +82,7 @@ var keySpecs = []keySpec{
 		allowPort, setInt(func(o *Options) *int { return &o.MetricsHTTPPort })},
 	{KeyDoc{"snapCount", "SnapCount", "100000", "Log entries between snapshots: as in ZooKeeper, each snapshot is taken after a random count between half of this and all of it, so that ensemble members do not snapshot at once.", "zookeeper.snapCount"},
 		allowSnapCount, setDecoded(func(o *Options) *int { return &o.SnapCount })},
-	{KeyDoc{"snapSizeLimitInKb", "SnapSizeLimitKB", "65536", "Also snapshot once this many KiB of log were written since the last snapshot (likewise at a random point past half of it); on a standalone server, once the last snapshot is larger, that snapshot's size instead, so that snapshots of a large tree cost no more writing than the log. 0 or less disables the size trigger (ZooKeeper's default is 4 GiB).", "zookeeper.snapSizeLimitInKb"},
+	{KeyDoc{"snapSizeLimitInKb", "SnapSizeLimitKB", "65536", "Also snapshot once this many KiB of log were written since the last snapshot (likewise at a random point past half of it); once the last snapshot is larger, that snapshot's size instead, so that snapshots of a large tree write no more than the log they follow. 0 or less disables the size trigger (ZooKeeper's default is 4 GiB).", "zookeeper.snapSizeLimitInKb"},
 		allowSnapSize, func(o *Options, v string) bool {
 			n, err := strconv.ParseInt(v, 10, 64)
 			o.SnapSizeLimitKB = n

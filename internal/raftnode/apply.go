@@ -114,21 +114,16 @@ func (n *Node) maybeSnapshot() error {
 	return nil
 }
 
-// snapLimit is the byte trigger in force: SnapBytes, except on a lone
-// member once its last snapshot is larger, where it is that snapshot's
-// size. A lone member keeps no applied entries in memory (see trimLog), so
-// there the trigger bounds only the log a restart replays, and each
-// snapshot writes the whole tree: a fixed trigger under a tree several
-// times its size would write the tree several times over for each byte of
-// log. Sized to the tree, snapshots cost at most as many bytes as the log
-// they follow. An ensemble member keeps SnapBytes, which also bounds the
-// log it holds in memory for its peers.
+// snapLimit is the byte trigger in force: SnapBytes, or the size of the
+// last snapshot when that is larger. Each snapshot writes the whole tree,
+// so a fixed trigger under a tree several times its size would write the
+// tree several times over for each byte of log; sized to the tree,
+// snapshots write at most about as much as the log they follow. The log
+// between snapshots is what a restart replays and, on an ensemble member,
+// what it holds in memory for its peers: it stays within the tree's size
+// (and SnapCount entries).
 func (n *Node) snapLimit() uint64 {
-	last := n.snapSize.Load()
-	if last <= n.cfg.SnapBytes || !n.alone() {
-		return n.cfg.SnapBytes
-	}
-	return last
+	return max(n.cfg.SnapBytes, n.snapSize.Load())
 }
 
 func (n *Node) writeSnapshot(meta storage.SnapshotMeta, write func(io.Writer) error) {

@@ -106,8 +106,8 @@ type Config struct {
 	// were applied since the last one (default 64 MiB; due, likewise, at a
 	// random point past half of it), so that large entries do not grow the
 	// log (and a lagging peer's catch-up) without bound between SnapCount
-	// snapshots. A lone member raises it to the size of its last snapshot
-	// when that is larger (see snapLimit).
+	// snapshots. It is raised to the size of the last snapshot when that
+	// is larger (see snapLimit).
 	SnapBytes uint64
 	// SlowSyncThreshold is how long a WAL or snapshot fsync may take
 	// before it is logged as slow (fsync.warningthresholdms); 0 keeps the

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/zkd-io/zkd/internal/storage"
-	"go.etcd.io/raft/v3/raftpb"
 )
 
 // waitSnapshots waits until no snapshot is in flight and at least want
@@ -308,34 +307,10 @@ func TestSnapshotDueAtRandomPastHalf(t *testing.T) {
 	}
 }
 
-// TestSnapLimitFollowsALoneMembersSnapshot: the byte trigger grows to the
-// last snapshot's size on a lone member only; an ensemble member keeps
-// SnapBytes, which bounds the log it holds in memory.
-func TestSnapLimitFollowsALoneMembersSnapshot(t *testing.T) {
-	tests := []struct {
-		name   string
-		voters []uint64
-		last   uint64
-		want   uint64
-	}{
-		{"lone, no snapshot yet", []uint64{1}, 0, 20 << 10},
-		{"lone, smaller snapshot", []uint64{1}, 10 << 10, 20 << 10},
-		{"lone, larger snapshot", []uint64{1}, 300 << 10, 300 << 10},
-		{"ensemble, larger snapshot", []uint64{1, 2, 3}, 300 << 10, 20 << 10},
-	}
-	for _, tt := range tests {
-		n := &Node{cfg: Config{ID: 1, SnapBytes: 20 << 10}, confState: &raftpb.ConfState{Voters: tt.voters}}
-		n.snapSize.Store(tt.last)
-		if got := n.snapLimit(); got != tt.want {
-			t.Errorf("%s: snapLimit %d, want %d", tt.name, got, tt.want)
-		}
-	}
-}
-
-// TestLoneMemberSnapshotsOncePerTreeOfLog: on a lone member holding a state
-// larger than SnapBytes, the next snapshot waits for more than half of that
-// state's size in log, not for half of SnapBytes.
-func TestLoneMemberSnapshotsOncePerTreeOfLog(t *testing.T) {
+// TestSnapshotsOncePerStateOfLog: on a member holding a state larger than
+// SnapBytes, the next snapshot waits for more than half of that state's size
+// in log, not for half of SnapBytes.
+func TestSnapshotsOncePerStateOfLog(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.SnapCount = 1 << 40  // only the size trigger can fire
 	cfg.SnapBytes = 20 << 10 // due past 10 KiB, by 20 KiB
