@@ -164,18 +164,6 @@ func (s *stopWriter) Write(p []byte) (int, error) {
 	}
 }
 
-// countingReader counts the bytes of a snapshot restored.
-type countingReader struct {
-	r io.Reader
-	n uint64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	k, err := c.r.Read(p)
-	c.n += uint64(k)
-	return k, err
-}
-
 // applyWaits wakes WaitApplied callers when the applied index reaches
 // theirs. Waiters for one index share a channel; trigger skips the scan
 // while no waiter is due.

@@ -323,30 +323,15 @@ func TestReceiveSnapshotRefusesBadInput(t *testing.T) {
 }
 
 func TestSnapBytesTriggersSnapshot(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
-	cfg.SnapCount = 1 << 40  // only the size trigger can fire
-	cfg.SnapBytes = 20 << 10 // due past 10 KiB, by 20 KiB
-	sm := newListSM()
-	n := mustStart(t, cfg, sm)
+	n, sm := startSizeTriggered(t)
 	defer n.Stop()
-	entry := func(i int) string { return fmt.Sprintf("%04d%s", i, strings.Repeat("x", 1020)) }
-	for i := range 9 { // 9 KiB: under half of the threshold
-		proposeWait(t, n, sm, entry(i))
-	}
-	time.Sleep(50 * time.Millisecond)
-	if got := n.Stats().Snapshots; got != 0 {
-		t.Fatalf("snapshots after 9 KiB of entries with SnapBytes 20 KiB: got %d, want 0", got)
-	}
-	for i := 9; i < 21; i++ {
-		proposeWait(t, n, sm, entry(i))
-	}
+	proposeKiB(t, n, sm, 0, 9) // 9 KiB: under half of the threshold
+	stillSnapshots(t, n, 0, "after 9 KiB of entries with SnapBytes 20 KiB")
+	proposeKiB(t, n, sm, 9, 21)
 	waitSnapshots(t, n, 1)
 	// The count restarts from the snapshot.
-	proposeWait(t, n, sm, entry(21))
-	time.Sleep(50 * time.Millisecond)
-	if got := n.Stats().Snapshots; got != 1 {
-		t.Fatalf("snapshots right after the first: got %d, want 1", got)
-	}
+	proposeKiB(t, n, sm, 21, 22)
+	stillSnapshots(t, n, 1, "right after the first")
 
 	def, err := (&Config{ID: 1, WALDir: "w", SnapDir: "s"}).withDefaults()
 	if err != nil {

@@ -473,11 +473,11 @@ func (n *Node) restoreFrom(meta storage.SnapshotMeta) error {
 		return fmt.Errorf("raftnode: opening snapshot %d: %w", meta.Index, err)
 	}
 	defer r.Close()
-	cr := &countingReader{r: r}
+	cr := &storage.CountingReader{R: r}
 	if err := n.sm.Restore(cr); err != nil {
 		return fmt.Errorf("raftnode: restoring snapshot %d into the state machine: %w", meta.Index, err)
 	}
-	n.snapSize.Store(cr.n)
+	n.snapSize.Store(uint64(cr.N))
 	return nil
 }
 

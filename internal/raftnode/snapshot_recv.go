@@ -142,7 +142,7 @@ func (n *Node) restoreSnapshot(meta *storage.SnapshotMeta) error {
 	if err != nil {
 		return fmt.Errorf("raftnode: opening the leader's snapshot %d: %w", meta.Index, err)
 	}
-	cr := &countingReader{r: r}
+	cr := &storage.CountingReader{R: r}
 	err = n.sm.Restore(cr)
 	r.Close() // read-only: nothing to lose
 	if err != nil {
@@ -152,7 +152,7 @@ func (n *Node) restoreSnapshot(meta *storage.SnapshotMeta) error {
 	n.confState = meta.ConfState
 	n.confMu.Unlock()
 	n.snapIndex, n.snapBytes, n.appliedTerm = meta.Index, 0, meta.Term
-	n.snapSize.Store(cr.n)
+	n.snapSize.Store(uint64(cr.N))
 	n.log.Info("restored the state machine from the leader's snapshot", "index", meta.Index, "term", meta.Term)
 	return nil
 }

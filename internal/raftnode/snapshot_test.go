@@ -15,6 +15,36 @@ import (
 	"github.com/zkd-io/zkd/internal/storage"
 )
 
+// startSizeTriggered starts a lone node whose snapshots only the size
+// trigger takes, with SnapBytes 20 KiB (due past 10 KiB, by 20 KiB).
+func startSizeTriggered(t *testing.T) (*Node, *listSM) {
+	t.Helper()
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 1 << 40
+	cfg.SnapBytes = 20 << 10
+	sm := newListSM()
+	return mustStart(t, cfg, sm), sm
+}
+
+// proposeKiB proposes entries numbered from up to to (not included), each
+// of 1 KiB, and waits for each to apply.
+func proposeKiB(t *testing.T, n *Node, sm *listSM, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		proposeWait(t, n, sm, fmt.Sprintf("%04d%s", i, strings.Repeat("x", 1020)))
+	}
+}
+
+// stillSnapshots checks, after a moment for a snapshot wrongly due to
+// start, that want snapshots were written.
+func stillSnapshots(t *testing.T, n *Node, want uint64, when string) {
+	t.Helper()
+	time.Sleep(50 * time.Millisecond)
+	if got := n.Stats().Snapshots; got != want {
+		t.Fatalf("snapshots %s: got %d, want %d", when, got, want)
+	}
+}
+
 // waitSnapshots waits until no snapshot is in flight and at least want
 // snapshot files were written.
 func waitSnapshots(t testing.TB, n *Node, want uint64) {
@@ -311,27 +341,15 @@ func TestSnapshotDueAtRandomPastHalf(t *testing.T) {
 // SnapBytes, the next snapshot waits for more than half of that state's size
 // in log, not for half of SnapBytes.
 func TestSnapshotsOncePerStateOfLog(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
-	cfg.SnapCount = 1 << 40  // only the size trigger can fire
-	cfg.SnapBytes = 20 << 10 // due past 10 KiB, by 20 KiB
-	sm := newListSM()
-	n := mustStart(t, cfg, sm)
+	n, sm := startSizeTriggered(t)
 	defer n.Stop()
 	proposeWait(t, n, sm, strings.Repeat("b", 100<<10)) // a state of 100 KiB
 	waitSnapshots(t, n, 1)
 	if got := n.snapSize.Load(); got < 100<<10 {
 		t.Fatalf("last snapshot size %d, want at least the 100 KiB state", got)
 	}
-	entry := func(i int) string { return fmt.Sprintf("%04d%s", i, strings.Repeat("x", 1020)) }
-	for i := range 45 { // 45 KiB: past SnapBytes, under half of the state
-		proposeWait(t, n, sm, entry(i))
-	}
-	time.Sleep(50 * time.Millisecond)
-	if got := n.Stats().Snapshots; got != 1 {
-		t.Fatalf("snapshots after 45 KiB of log behind a 100 KiB snapshot: got %d, want 1", got)
-	}
-	for i := 45; i < 101; i++ {
-		proposeWait(t, n, sm, entry(i))
-	}
+	proposeKiB(t, n, sm, 0, 45) // 45 KiB: past SnapBytes, under half of the state
+	stillSnapshots(t, n, 1, "after 45 KiB of log behind a 100 KiB snapshot")
+	proposeKiB(t, n, sm, 45, 101)
 	waitSnapshots(t, n, 2)
 }

@@ -291,7 +291,7 @@ type SnapshotReader struct {
 	path string
 	meta SnapshotMeta
 	f    *os.File
-	cnt  *countingReader
+	cnt  *CountingReader
 	br   *bufio.Reader
 	cr   *chunkReader
 
@@ -307,7 +307,7 @@ func OpenSnapshotFile(path string) (*SnapshotReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	cnt := &countingReader{r: f}
+	cnt := &CountingReader{R: f}
 	br := bufio.NewReaderSize(cnt, 256<<10)
 	meta, err := readHeader(br)
 	if err != nil {
@@ -327,7 +327,7 @@ func OpenSnapshotFile(path string) (*SnapshotReader, error) {
 }
 
 // consumed is the file offset of the next byte the chunk decoder will read.
-func (r *SnapshotReader) consumed() int64 { return r.cnt.n - int64(r.br.Buffered()) }
+func (r *SnapshotReader) consumed() int64 { return r.cnt.N - int64(r.br.Buffered()) }
 
 // Meta is the snapshot's header: the last log entry it covers and the
 // membership then.
@@ -359,13 +359,14 @@ func (r *SnapshotReader) Read(p []byte) (int, error) {
 // Close closes the file.
 func (r *SnapshotReader) Close() error { return r.f.Close() }
 
-type countingReader struct {
-	r io.Reader
-	n int64
+// CountingReader counts the bytes read through it.
+type CountingReader struct {
+	R io.Reader
+	N int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (c *CountingReader) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
 	return n, err
 }
