@@ -208,7 +208,8 @@ func (n *Node) finishSnapshot(d snapDone) error {
 		return err
 	}
 	// A lone member's log may be trimmed past the snapshot already (see
-	// trimLog); it has no peer to send the snapshot to.
+	// trimLog); it has no peer to send the snapshot to. An ensemble
+	// member's window never passes a snapshot being written.
 	if first, _ := n.ms.FirstIndex(); d.meta.Index+1 >= first {
 		if _, err := n.ms.CreateSnapshot(d.meta.Index, d.meta.ConfState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 			return fmt.Errorf("raftnode: snapshot %d in the in-memory raft log: %w", d.meta.Index, err)

@@ -95,7 +95,11 @@ func (n *Node) applyConfChange(cc raftpb.ConfChangeI) {
 // snapshot is taken after the current one finishes.
 func (n *Node) maybeSnapshot() error {
 	applied := n.applied.Load()
-	if n.snapping.Load() || !n.snapDue.due(n.cfg, applied-n.snapIndex, n.snapBytes, n.snapLimit()) {
+	if n.snapping.Load() {
+		return nil
+	}
+	wanted := n.snapWanted.Swap(false) && applied > n.snapIndex
+	if !wanted && !n.snapDue.due(n.cfg, applied-n.snapIndex, n.snapBytes, n.snapLimit()) {
 		return nil
 	}
 	write, err := n.sm.Snapshot()
@@ -108,6 +112,7 @@ func (n *Node) maybeSnapshot() error {
 	meta := storage.SnapshotMeta{Index: applied, Term: n.appliedTerm, ConfState: cs}
 	n.snapIndex, n.snapBytes = applied, 0
 	n.snapDue.roll(n.cfg)
+	n.snapAt.Store(applied)
 	n.snapping.Store(true)
 	n.wg.Add(1) // the apply goroutine holds a count, so this never races Wait at zero
 	go n.writeSnapshot(meta, write)

@@ -2,7 +2,6 @@ package raftnode
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"time"
 
@@ -218,39 +217,4 @@ func (n *Node) deliverReads(rs []raft.ReadState) {
 			}
 		}
 	}
-}
-
-// trimEvery is how many applied entries a lone member's in-memory raft log
-// gathers before trimLog drops them, so the copy Compact makes of the rest
-// (the entries not yet applied) is paid once per trimEvery entries.
-const trimEvery = 1024
-
-// trimLog drops the applied entries from the in-memory raft log of a member
-// that is alone in its configuration. Such a log serves only raft itself,
-// which never reads an entry again once it is applied; the tail kept behind
-// each snapshot is for peers that fall slightly behind, and a lone member
-// has none (its membership is fixed while it runs). Without this a
-// standalone server holds up to SnapCount entries in memory, ~45 MB for
-// 100-byte creates, beside the tree they built.
-func (n *Node) trimLog() error {
-	applied := n.applied.Load()
-	first, err := n.ms.FirstIndex()
-	if err != nil || applied < first+trimEvery || !n.alone() {
-		return nil
-	}
-	if err := n.ms.Compact(applied); err != nil && !errors.Is(err, raft.ErrCompacted) {
-		return fmt.Errorf("raftnode: trimming the in-memory raft log to %d: %w", applied, err)
-	}
-	return nil
-}
-
-// alone reports whether this member is the configuration's only voter and
-// there are no learners.
-func (n *Node) alone() bool {
-	n.confMu.Lock()
-	cs := n.confState
-	n.confMu.Unlock()
-	v := cs.GetVoters()
-	return len(v) == 1 && v[0] == n.cfg.ID && len(cs.GetVotersOutgoing()) == 0 &&
-		len(cs.GetLearners()) == 0 && len(cs.GetLearnersNext()) == 0
 }

@@ -113,9 +113,10 @@ type Config struct {
 	// before it is logged as slow (fsync.warningthresholdms); 0 keeps the
 	// storage default (1 s).
 	SlowSyncThreshold time.Duration
-	// SnapCatchUpEntries is how many entries behind a snapshot stay in the
-	// in-memory log so that slightly lagging peers catch up from the log
-	// rather than a snapshot (default 5000).
+	// SnapCatchUpEntries is how many applied entries an ensemble member
+	// keeps in its in-memory raft log, so that slightly lagging peers catch
+	// up from the log rather than a snapshot; a leader also keeps what its
+	// peers have not acknowledged (see window.go). Default 5000.
 	SnapCatchUpEntries uint64
 	// ProposalWait is how long a proposal raft drops for want of a leader
 	// (an election is running) is held and stepped again, in order with
@@ -281,6 +282,8 @@ type Node struct {
 	snapDue     snapDue       // when the next snapshot is due
 	snapSize    atomic.Uint64 // payload bytes of the last snapshot written or restored
 	snapping    atomic.Bool   // set by apply, cleared by the append goroutine
+	snapAt      atomic.Uint64 // the index of the snapshot being written
+	snapWanted  atomic.Bool   // a peer needs a snapshot now (wantSnapshot)
 	confMu      sync.Mutex
 	confState   *raftpb.ConfState
 
@@ -374,7 +377,7 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 		ID:                        cfg.ID,
 		ElectionTick:              cfg.ElectionTicks,
 		HeartbeatTick:             cfg.HeartbeatTicks,
-		Storage:                   n.ms,
+		Storage:                   windowStorage{MemoryStorage: n.ms, n: n},
 		Applied:                   n.applied.Load(),
 		MaxSizePerMsg:             maxSizePerMsg,
 		MaxInflightMsgs:           maxInflightMsgs,

@@ -1,0 +1,126 @@
+package raftnode
+
+import (
+	"errors"
+	"fmt"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
+)
+
+// The in-memory raft log is a window, not the whole log since the last
+// snapshot. raft reads entries back only to send them to peers, so a member
+// keeps the applied entries its peers may still ask for and drops the rest:
+//
+//   - a lone member keeps none (its membership is fixed while it runs);
+//   - an ensemble member keeps SnapCatchUpEntries behind its applied index,
+//     and a leader also keeps every entry some peer has not acknowledged;
+//   - nothing is dropped past a snapshot being written, so that it joins
+//     the log once written.
+//
+// A peer that needs an entry the window has dropped gets a snapshot, as a
+// ZooKeeper follower outside the leader's committed log gets SNAP. When the
+// newest snapshot ends before the window starts (a member that became
+// leader may have dropped entries behind it as a follower), the member
+// takes a fresh one and raft sends it once written.
+//
+// Without the window a member held every entry since its last snapshot:
+// up to SnapCount entries, or about the tree's size in bytes.
+
+// trimEvery is how many applied entries the window gathers past its bound
+// before trimLog drops them, so the copy Compact makes of the entries it
+// keeps is paid once per trimEvery entries.
+const trimEvery = 1024
+
+// trimLog drops the entries before the window from the in-memory raft log.
+// It runs on the raft loop.
+func (n *Node) trimLog() error {
+	first, err := n.ms.FirstIndex()
+	to := n.applied.Load()
+	if err != nil || to < first+trimEvery {
+		return nil
+	}
+	if !n.alone() {
+		if to < first+trimEvery+n.cfg.SnapCatchUpEntries {
+			return nil // spares windowStart's visit of the peers
+		}
+		if to = n.windowStart(to); to < first+trimEvery {
+			return nil
+		}
+	}
+	if err := n.ms.Compact(to); err != nil && !errors.Is(err, raft.ErrCompacted) {
+		return fmt.Errorf("raftnode: trimming the in-memory raft log to %d: %w", to, err)
+	}
+	return nil
+}
+
+// windowStart is the index an ensemble member may compact its in-memory log
+// to, with applied entries applied: SnapCatchUpEntries behind the oldest
+// of applied and, on a leader, every peer's acknowledged index; and never
+// past a snapshot being written. It runs on the raft loop.
+func (n *Node) windowStart(applied uint64) uint64 {
+	to := applied
+	if n.isLeader.Load() {
+		n.raw.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+			if id != n.cfg.ID {
+				to = min(to, pr.Match)
+			}
+		})
+	}
+	if to <= n.cfg.SnapCatchUpEntries {
+		return 0
+	}
+	to -= n.cfg.SnapCatchUpEntries
+	if n.snapping.Load() {
+		to = min(to, n.snapAt.Load())
+	}
+	return to
+}
+
+// alone reports whether this member is the configuration's only voter and
+// there are no learners.
+func (n *Node) alone() bool {
+	n.confMu.Lock()
+	cs := n.confState
+	n.confMu.Unlock()
+	v := cs.GetVoters()
+	return len(v) == 1 && v[0] == n.cfg.ID && len(cs.GetVotersOutgoing()) == 0 &&
+		len(cs.GetLearners()) == 0 && len(cs.GetLearnersNext()) == 0
+}
+
+// windowStorage is the in-memory raft log as raft sees it. A snapshot that
+// ends before the log starts cannot bring a peer up to the log, so
+// Snapshot reports it unavailable (raft tries again on the peer's next
+// response) and asks for a fresh one.
+type windowStorage struct {
+	*raft.MemoryStorage
+	n *Node
+}
+
+func (s windowStorage) Snapshot() (*raftpb.Snapshot, error) {
+	snap, err := s.MemoryStorage.Snapshot()
+	if err != nil {
+		return snap, err
+	}
+	if first, _ := s.MemoryStorage.FirstIndex(); snap.GetMetadata().GetIndex()+1 < first {
+		s.n.wantSnapshot(first)
+		return nil, raft.ErrSnapshotTemporarilyUnavailable
+	}
+	return snap, nil
+}
+
+// wantSnapshot asks the apply goroutine for a snapshot now, for a peer that
+// needs entries before first. A snapshot being written already reaches the
+// log (windowStart keeps it), so raft will send that one. It runs on the
+// raft loop, inside raft, so it only sets a flag and wakes apply.
+func (n *Node) wantSnapshot(first uint64) {
+	if n.snapping.Load() || n.snapWanted.Swap(true) {
+		return
+	}
+	n.log.Info("a peer needs entries older than the in-memory raft log; taking a snapshot to send it", "logStart", first)
+	select {
+	case n.applyc <- &applyBatch{}: // an empty batch: apply checks for a due snapshot
+	default: // apply has batches queued and checks after each
+	}
+}

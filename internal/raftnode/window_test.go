@@ -1,0 +1,169 @@
+package raftnode
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// windowConfig turns off the periodic snapshots (SnapCount and SnapBytes
+// out of reach) unless snapCount is set, and keeps a window of 50 entries.
+func windowConfig(snapCount uint64) func(*Config) {
+	return func(cfg *Config) {
+		cfg.SnapCount, cfg.SnapBytes, cfg.SnapCatchUpEntries = 1<<40, 1<<40, 50
+		if snapCount > 0 {
+			cfg.SnapCount = snapCount
+		}
+	}
+}
+
+// writeMany proposes count entries through via at once and waits until
+// every node of ids has applied them all.
+func (c *cluster) writeMany(via uint64, prefix string, count int, ids []uint64) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, count)
+	for _, p := range payloads(prefix, count) {
+		wg.Add(1)
+		c.nodes[via].ProposeAsync([]byte(p), func(err error) {
+			if err != nil {
+				errs <- fmt.Errorf("proposing %q: %w", p, err)
+			}
+			wg.Done()
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		c.t.Fatalf("%d proposals via %d not done within 20s", count, via)
+	}
+	close(errs)
+	for err := range errs {
+		c.t.Fatal(err)
+	}
+	last := payloads(prefix, count)[count-1]
+	eventually(c.t, 10*time.Second, fmt.Sprintf("%q applied on %v", last, ids), func() bool { return c.allHave(ids, last) })
+}
+
+// logStart is the first index node id's in-memory raft log still holds.
+func (c *cluster) logStart(id uint64) uint64 {
+	first, err := c.nodes[id].ms.FirstIndex()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return first
+}
+
+// windowed waits until node id holds fewer than SnapCatchUpEntries +
+// trimEvery applied entries in memory.
+func (c *cluster) windowed(id uint64) {
+	c.t.Helper()
+	n := c.nodes[id]
+	eventually(c.t, 5*time.Second, fmt.Sprintf("node %d's in-memory log trimmed to its window", id), func() bool {
+		return n.applied.Load() < c.logStart(id)+n.cfg.SnapCatchUpEntries+trimEvery
+	})
+}
+
+// Every member of a healthy ensemble keeps a window of the log in memory,
+// not everything since its last snapshot (here there is none).
+func TestEnsembleKeepsAWindowOfTheLog(t *testing.T) {
+	c := newCluster(t, three, nil, windowConfig(0))
+	lead := c.leader(three, 0)
+	c.writeMany(lead, "w", 1500, three)
+	for _, id := range three {
+		c.windowed(id)
+		if got := c.nodes[id].Stats().Snapshots; got != 0 {
+			t.Fatalf("node %d wrote %d snapshots, want none: the window, not a snapshot, must bound the log", id, got)
+		}
+	}
+}
+
+// A leader keeps the entries a stopped follower has not acknowledged,
+// while the other follower drops them. When that follower leads and the
+// stopped one comes back needing them, it takes a fresh snapshot (it has
+// none that reaches its log) and sends it.
+func TestNewLeaderSnapshotsForAPeerPastItsWindow(t *testing.T) {
+	c := newCluster(t, three, nil, windowConfig(0))
+	lead := c.leader(three, 0)
+	down := others(three, lead)[0]
+	heir := others(three, lead, down)[0]
+	c.write(lead, "before", three)
+	c.stop(down)
+	downAt := uint64(len(c.sms[down].data())) + 1 // an upper bound on what it acknowledged
+	c.writeMany(lead, "missed", 1500, []uint64{lead, heir})
+	c.windowed(heir)
+	if got := c.logStart(heir); got <= downAt+1 {
+		t.Fatalf("follower %d's log starts at %d: want it trimmed past %d, where the stopped follower stands", heir, got, downAt+1)
+	}
+	if got := c.logStart(lead); got > downAt {
+		t.Fatalf("leader's log starts at %d: want it to keep what the stopped follower lacks, from index %d", got, downAt)
+	}
+
+	oldTerm := c.nodes[lead].Status().Term
+	c.stop(lead)
+	c.start(down)
+	pair := []uint64{heir, down}
+	if got := c.leader(pair, oldTerm); got != heir {
+		t.Fatalf("leader after the old one stopped: got %d, want %d (the only one with the whole log)", got, heir)
+	}
+	c.write(heir, "after", pair)
+	c.converge(pair)
+	if c.sms[down].restoredAt == 0 {
+		t.Fatal("the returning follower caught up without a snapshot; the test did not exercise the window")
+	}
+	if got := c.nodes[heir].Stats().Snapshots; got < 1 {
+		t.Fatalf("snapshots written by the new leader: got %d, want >= 1", got)
+	}
+	got := c.sms[down].data()
+	for _, want := range []string{"before", payloads("missed", 1500)[0], payloads("missed", 1500)[1499], "after"} {
+		if !slices.Contains(got, want) {
+			t.Fatalf("returning follower lacks %q", want)
+		}
+	}
+}
+
+// The window never passes a snapshot being written, so the snapshot joins
+// the in-memory log once written and can be sent to peers.
+func TestWindowWaitsForASnapshotBeingWritten(t *testing.T) {
+	c := newCluster(t, three, nil, windowConfig(600))
+	lead := c.leader(three, 0)
+	f := others(three, lead)[0]
+	block := make(chan struct{})
+	unblocked := false
+	defer func() {
+		if !unblocked {
+			close(block)
+		}
+	}()
+	sm := c.sms[f]
+	sm.mu.Lock()
+	sm.snapBlock = block
+	sm.mu.Unlock()
+	n := c.nodes[f]
+	c.writeMany(lead, "a", 700, three) // past SnapCount: f's snapshot is due
+	eventually(t, 5*time.Second, "a snapshot started on the follower", n.snapping.Load)
+	at := n.snapAt.Load()
+	c.writeMany(lead, "b", 1500, three)
+	if got := c.logStart(f); got > at+1 {
+		t.Fatalf("follower's log starts at %d while its snapshot at %d is being written: want <= %d", got, at, at+1)
+	}
+	close(block)
+	unblocked = true
+	waitSnapshots(t, n, 1)
+	snap, err := n.ms.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.GetMetadata().GetIndex(); got < at {
+		t.Fatalf("in-memory log's snapshot after writing one at %d: got %d", at, got)
+	}
+	c.writeMany(lead, "c", 100, three)
+	c.windowed(f)
+}
