@@ -207,19 +207,8 @@ func (n *Node) finishSnapshot(d snapDone) error {
 	if err := n.st.RecordSnapshot(d.meta); err != nil {
 		return err
 	}
-	// A lone member's log may be trimmed past the snapshot already (see
-	// trimLog); it has no peer to send the snapshot to. An ensemble
-	// member's window never passes a snapshot being written.
-	if first, _ := n.ms.FirstIndex(); d.meta.Index+1 >= first {
-		if _, err := n.ms.CreateSnapshot(d.meta.Index, d.meta.ConfState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
-			return fmt.Errorf("raftnode: snapshot %d in the in-memory raft log: %w", d.meta.Index, err)
-		}
-	}
-	if d.meta.Index > n.cfg.SnapCatchUpEntries {
-		compact := d.meta.Index - n.cfg.SnapCatchUpEntries
-		if err := n.ms.Compact(compact); err != nil && !errors.Is(err, raft.ErrCompacted) {
-			return fmt.Errorf("raftnode: compacting the in-memory raft log to %d: %w", compact, err)
-		}
+	if err := n.logSnapshot(d.meta); err != nil {
+		return err
 	}
 	if n.cfg.SnapRetainCount > 0 {
 		// Failing to delete old files costs disk, not durability.

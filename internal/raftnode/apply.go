@@ -89,7 +89,8 @@ func (n *Node) applyConfChange(cc raftpb.ConfChangeI) {
 }
 
 // maybeSnapshot captures the state machine once snapDue says so (within
-// SnapCount entries, or snapLimit bytes of entry data), and serializes it
+// SnapCount entries, or snapLimit bytes of entry data), or at once when a
+// peer needs a snapshot that reaches the log (wantSnapshot), and serializes it
 // on another goroutine, so apply never waits for the disk. At most one
 // snapshot is in progress; entries keep arriving meanwhile and the next
 // snapshot is taken after the current one finishes.

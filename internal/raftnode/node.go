@@ -284,6 +284,7 @@ type Node struct {
 	snapping    atomic.Bool   // set by apply, cleared by the append goroutine
 	snapAt      atomic.Uint64 // the index of the snapshot being written
 	snapWanted  atomic.Bool   // a peer needs a snapshot now (wantSnapshot)
+	trimMu      sync.Mutex    // trimLog against logSnapshot
 	confMu      sync.Mutex
 	confState   *raftpb.ConfState
 

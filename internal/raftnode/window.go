@@ -7,6 +7,8 @@ import (
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.etcd.io/raft/v3/tracker"
+
+	"github.com/zkd-io/zkd/internal/storage"
 )
 
 // The in-memory raft log is a window, not the whole log since the last
@@ -36,6 +38,8 @@ const trimEvery = 1024
 // trimLog drops the entries before the window from the in-memory raft log.
 // It runs on the raft loop.
 func (n *Node) trimLog() error {
+	n.trimMu.Lock()
+	defer n.trimMu.Unlock()
 	first, err := n.ms.FirstIndex()
 	to := n.applied.Load()
 	if err != nil || to < first+trimEvery {
@@ -51,6 +55,30 @@ func (n *Node) trimLog() error {
 	}
 	if err := n.ms.Compact(to); err != nil && !errors.Is(err, raft.ErrCompacted) {
 		return fmt.Errorf("raftnode: trimming the in-memory raft log to %d: %w", to, err)
+	}
+	return nil
+}
+
+// logSnapshot lets the in-memory raft log know of a snapshot written at
+// meta and compacts the log behind it, keeping SnapCatchUpEntries. It runs
+// on the append goroutine; trimMu keeps trimLog from compacting past the
+// snapshot between the check and CreateSnapshot, which would index the log
+// below its start. A lone member's log may be trimmed past the snapshot
+// already; it has no peer to send it to. An ensemble member's window never
+// passes a snapshot being written.
+func (n *Node) logSnapshot(meta storage.SnapshotMeta) error {
+	n.trimMu.Lock()
+	defer n.trimMu.Unlock()
+	if first, _ := n.ms.FirstIndex(); meta.Index+1 >= first {
+		if _, err := n.ms.CreateSnapshot(meta.Index, meta.ConfState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+			return fmt.Errorf("raftnode: snapshot %d in the in-memory raft log: %w", meta.Index, err)
+		}
+	}
+	if meta.Index > n.cfg.SnapCatchUpEntries {
+		compact := meta.Index - n.cfg.SnapCatchUpEntries
+		if err := n.ms.Compact(compact); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			return fmt.Errorf("raftnode: compacting the in-memory raft log to %d: %w", compact, err)
+		}
 	}
 	return nil
 }
