@@ -118,6 +118,9 @@ type Config struct {
 	// up from the log rather than a snapshot; a leader also keeps what its
 	// peers have not acknowledged (see window.go). Default 5000.
 	SnapCatchUpEntries uint64
+	// WindowBytes bounds the entry data of those SnapCatchUpEntries
+	// entries: fewer are kept if theirs would pass it (default 64 MiB).
+	WindowBytes uint64
 	// ProposalWait is how long a proposal raft drops for want of a leader
 	// (an election is running) is held and stepped again, in order with
 	// those queued after it, before it fails (default 2s).
@@ -140,6 +143,7 @@ const (
 	defaultProposalWait       = 2 * time.Second
 	defaultSnapBytes          = 64 << 20
 	defaultSnapCatchUpEntries = 5000
+	defaultWindowBytes        = 64 << 20
 
 	// Flow control, as etcd sets it: a message carries at most 1 MiB of
 	// entries, 256 may be in flight per follower, and proposals beyond
@@ -194,6 +198,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.SnapCatchUpEntries == 0 {
 		out.SnapCatchUpEntries = defaultSnapCatchUpEntries
+	}
+	if out.WindowBytes == 0 {
+		out.WindowBytes = defaultWindowBytes
 	}
 	if out.Logger == nil {
 		out.Logger = slog.Default()
@@ -285,8 +292,10 @@ type Node struct {
 	snapAt      atomic.Uint64 // the index of the snapshot being written
 	snapWanted  atomic.Bool   // a peer needs a snapshot now (wantSnapshot)
 	trimMu      sync.Mutex    // trimLog against logSnapshot
-	confMu      sync.Mutex
-	confState   *raftpb.ConfState
+	// The raft loop's last windowKeep: entries kept, at which applied index.
+	kept, keptAt uint64
+	confMu       sync.Mutex
+	confState    *raftpb.ConfState
 
 	lead      atomic.Uint64
 	term      atomic.Uint64

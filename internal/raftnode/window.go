@@ -3,6 +3,7 @@ package raftnode
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -16,10 +17,11 @@ import (
 // keeps the applied entries its peers may still ask for and drops the rest:
 //
 //   - a lone member keeps none (its membership is fixed while it runs);
-//   - an ensemble member keeps SnapCatchUpEntries behind its applied index,
-//     and a leader also keeps every entry some peer has not acknowledged;
-//   - nothing is dropped past a snapshot being written, so that it joins
-//     the log once written.
+//   - an ensemble member keeps SnapCatchUpEntries behind its applied index
+//     (fewer if their data passes WindowBytes), and a leader also keeps
+//     every entry some peer has not acknowledged;
+//   - an ensemble member drops nothing past a snapshot being written, so
+//     that the snapshot joins the log once written.
 //
 // A peer that needs an entry the window has dropped gets a snapshot, as a
 // ZooKeeper follower outside the leader's committed log gets SNAP. When the
@@ -32,7 +34,8 @@ import (
 
 // trimEvery is how many applied entries the window gathers past its bound
 // before trimLog drops them, so the copy Compact makes of the entries it
-// keeps is paid once per trimEvery entries.
+// keeps is paid once per trimEvery entries. A window of fewer entries
+// (large ones) gathers a quarter of its size instead.
 const trimEvery = 1024
 
 // trimLog drops the entries before the window from the in-memory raft log.
@@ -41,15 +44,21 @@ func (n *Node) trimLog() error {
 	n.trimMu.Lock()
 	defer n.trimMu.Unlock()
 	first, err := n.ms.FirstIndex()
-	to := n.applied.Load()
-	if err != nil || to < first+trimEvery {
+	if err != nil {
 		return nil
 	}
+	applied := n.applied.Load()
+	keep, slack := uint64(0), uint64(trimEvery)
 	if !n.alone() {
-		if to < first+trimEvery+n.cfg.SnapCatchUpEntries {
-			return nil // spares windowStart's visit of the peers
-		}
-		if to = n.windowStart(to); to < first+trimEvery {
+		keep = n.windowKeep(first, applied)
+		slack = min(trimEvery, keep/4+1)
+	}
+	if applied < first+keep+slack {
+		return nil // spares windowStart's visit of the peers
+	}
+	to := applied - keep
+	if keep > 0 {
+		if to = n.windowStart(applied, keep); to < first+slack {
 			return nil
 		}
 	}
@@ -57,6 +66,36 @@ func (n *Node) trimLog() error {
 		return fmt.Errorf("raftnode: trimming the in-memory raft log to %d: %w", to, err)
 	}
 	return nil
+}
+
+// windowKeep is how many applied entries an ensemble member keeps:
+// SnapCatchUpEntries, or fewer if their data would pass WindowBytes. It
+// counts by walking back from applied, and walks again once an eighth of
+// the last count has been applied since. It runs on the raft loop.
+func (n *Node) windowKeep(first, applied uint64) uint64 {
+	if applied >= n.keptAt && applied-n.keptAt < max(n.kept/8, 1) {
+		return n.kept
+	}
+	n.keptAt, n.kept = applied, n.cfg.SnapCatchUpEntries
+	if applied < first {
+		return n.kept
+	}
+	lo := first
+	if applied-first >= n.kept {
+		lo = applied - n.kept + 1
+	}
+	ents, err := n.ms.Entries(lo, applied+1, math.MaxUint64)
+	if err != nil {
+		return n.kept
+	}
+	var bytes uint64
+	for i := len(ents) - 1; i >= 0; i-- {
+		if bytes += uint64(len(ents[i].GetData())); bytes > n.cfg.WindowBytes {
+			n.kept = uint64(len(ents) - 1 - i)
+			break
+		}
+	}
+	return n.kept
 }
 
 // logSnapshot lets the in-memory raft log know of a snapshot written at
@@ -84,10 +123,10 @@ func (n *Node) logSnapshot(meta storage.SnapshotMeta) error {
 }
 
 // windowStart is the index an ensemble member may compact its in-memory log
-// to, with applied entries applied: SnapCatchUpEntries behind the oldest
-// of applied and, on a leader, every peer's acknowledged index; and never
-// past a snapshot being written. It runs on the raft loop.
-func (n *Node) windowStart(applied uint64) uint64 {
+// to, keeping keep entries: keep behind the oldest of applied and, on a
+// leader, every peer's acknowledged index; and never past a snapshot being
+// written. It runs on the raft loop.
+func (n *Node) windowStart(applied, keep uint64) uint64 {
 	to := applied
 	if n.isLeader.Load() {
 		n.raw.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
@@ -96,10 +135,10 @@ func (n *Node) windowStart(applied uint64) uint64 {
 			}
 		})
 	}
-	if to <= n.cfg.SnapCatchUpEntries {
+	if to <= keep {
 		return 0
 	}
-	to -= n.cfg.SnapCatchUpEntries
+	to -= keep
 	if n.snapping.Load() {
 		to = min(to, n.snapAt.Load())
 	}

@@ -3,7 +3,9 @@ package raftnode
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,4 +168,40 @@ func TestWindowWaitsForASnapshotBeingWritten(t *testing.T) {
 	}
 	c.writeMany(lead, "c", 100, three)
 	c.windowed(f)
+}
+
+// With large entries the window holds WindowBytes of data, not
+// SnapCatchUpEntries entries.
+func TestWindowBoundedByBytes(t *testing.T) {
+	const size, budget = 4 << 10, 64 << 10
+	c := newCluster(t, three, nil, func(cfg *Config) {
+		windowConfig(0)(cfg)
+		cfg.SnapCatchUpEntries, cfg.WindowBytes = 1000, budget
+	})
+	lead := c.leader(three, 0)
+	pad := strings.Repeat("x", size)
+	for i := range 300 {
+		c.write(lead, fmt.Sprintf("%04d-%s", i, pad), three)
+	}
+	for _, id := range three {
+		n := c.nodes[id]
+		var held int
+		eventually(t, 5*time.Second, fmt.Sprintf("node %d's window within %d bytes and its slack", id, budget), func() bool {
+			first := c.logStart(id)
+			ents, err := n.ms.Entries(first, n.applied.Load()+1, math.MaxUint64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = 0
+			for _, e := range ents {
+				held += len(e.GetData())
+			}
+			// budget/size entries kept, and up to a quarter more gathered
+			// before a trim.
+			return held <= budget+(budget/size/4+1)*(size+5)
+		})
+		if held == 0 {
+			t.Fatalf("node %d holds no applied entries: the window must keep what fits in WindowBytes", id)
+		}
+	}
 }
