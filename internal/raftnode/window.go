@@ -48,8 +48,9 @@ func (n *Node) trimLog() error {
 		return nil
 	}
 	applied := n.applied.Load()
+	ensemble := !n.alone()
 	keep, slack := uint64(0), uint64(trimEvery)
-	if !n.alone() {
+	if ensemble {
 		keep = n.windowKeep(first, applied)
 		slack = min(trimEvery, keep/4+1)
 	}
@@ -57,7 +58,7 @@ func (n *Node) trimLog() error {
 		return nil // spares windowStart's visit of the peers
 	}
 	to := applied - keep
-	if keep > 0 {
+	if ensemble {
 		if to = n.windowStart(applied, keep); to < first+slack {
 			return nil
 		}

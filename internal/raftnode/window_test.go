@@ -92,42 +92,54 @@ func TestEnsembleKeepsAWindowOfTheLog(t *testing.T) {
 // stopped one comes back needing them, it takes a fresh snapshot (it has
 // none that reaches its log) and sends it.
 func TestNewLeaderSnapshotsForAPeerPastItsWindow(t *testing.T) {
-	c := newCluster(t, three, nil, windowConfig(0))
-	lead := c.leader(three, 0)
-	down := others(three, lead)[0]
-	heir := others(three, lead, down)[0]
-	c.write(lead, "before", three)
-	c.stop(down)
-	downAt := uint64(len(c.sms[down].data())) + 1 // an upper bound on what it acknowledged
-	c.writeMany(lead, "missed", 1500, []uint64{lead, heir})
-	c.windowed(heir)
-	if got := c.logStart(heir); got <= downAt+1 {
-		t.Fatalf("follower %d's log starts at %d: want it trimmed past %d, where the stopped follower stands", heir, got, downAt+1)
-	}
-	if got := c.logStart(lead); got > downAt {
-		t.Fatalf("leader's log starts at %d: want it to keep what the stopped follower lacks, from index %d", got, downAt)
-	}
+	// A window of one byte keeps no entry at all: the leader must still
+	// keep what a peer lacks.
+	for _, windowBytes := range []uint64{0, 1} {
+		t.Run(fmt.Sprintf("WindowBytes=%d", windowBytes), func(t *testing.T) {
+			c := newCluster(t, three, nil, func(cfg *Config) {
+				windowConfig(0)(cfg)
+				cfg.WindowBytes = windowBytes
+			})
+			lead := c.leader(three, 0)
+			down := others(three, lead)[0]
+			heir := others(three, lead, down)[0]
+			c.write(lead, "before", three)
+			downAt, err := c.nodes[down].ms.LastIndex() // at least what it acknowledged
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.stop(down)
+			c.writeMany(lead, "missed", 1500, []uint64{lead, heir})
+			c.windowed(heir)
+			if got := c.logStart(heir); got <= downAt+1 {
+				t.Fatalf("follower %d's log starts at %d: want it trimmed past %d, where the stopped follower stands", heir, got, downAt+1)
+			}
+			if got := c.logStart(lead); got > downAt+1 {
+				t.Fatalf("leader's log starts at %d: want it to keep what the stopped follower lacks, from index %d at the latest", got, downAt+1)
+			}
 
-	oldTerm := c.nodes[lead].Status().Term
-	c.stop(lead)
-	c.start(down)
-	pair := []uint64{heir, down}
-	if got := c.leader(pair, oldTerm); got != heir {
-		t.Fatalf("leader after the old one stopped: got %d, want %d (the only one with the whole log)", got, heir)
-	}
-	c.write(heir, "after", pair)
-	c.converge(pair)
-	if c.sms[down].restoredAt == 0 {
-		t.Fatal("the returning follower caught up without a snapshot; the test did not exercise the window")
-	}
-	if got := c.nodes[heir].Stats().Snapshots; got < 1 {
-		t.Fatalf("snapshots written by the new leader: got %d, want >= 1", got)
-	}
-	got := c.sms[down].data()
-	for _, want := range []string{"before", payloads("missed", 1500)[0], payloads("missed", 1500)[1499], "after"} {
-		if !slices.Contains(got, want) {
-			t.Fatalf("returning follower lacks %q", want)
-		}
+			oldTerm := c.nodes[lead].Status().Term
+			c.stop(lead)
+			c.start(down)
+			pair := []uint64{heir, down}
+			if got := c.leader(pair, oldTerm); got != heir {
+				t.Fatalf("leader after the old one stopped: got %d, want %d (the only one with the whole log)", got, heir)
+			}
+			c.write(heir, "after", pair)
+			c.converge(pair)
+			if c.sms[down].restoredAt == 0 {
+				t.Fatal("the returning follower caught up without a snapshot; the test did not exercise the window")
+			}
+			if got := c.nodes[heir].Stats().Snapshots; got < 1 {
+				t.Fatalf("snapshots written by the new leader: got %d, want >= 1", got)
+			}
+			got := c.sms[down].data()
+			for _, want := range []string{"before", payloads("missed", 1500)[0], payloads("missed", 1500)[1499], "after"} {
+				if !slices.Contains(got, want) {
+					t.Fatalf("returning follower lacks %q", want)
+				}
+			}
+		})
 	}
 }
 
