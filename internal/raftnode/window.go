@@ -78,8 +78,8 @@ func (n *Node) windowKeep(first, applied uint64) uint64 {
 		return n.kept
 	}
 	n.keptAt, n.kept = applied, n.cfg.SnapCatchUpEntries
-	if applied < first {
-		return n.kept
+	if last, err := n.ms.LastIndex(); err != nil || applied < first || applied > last {
+		return n.kept // nothing applied in the log to weigh (Entries would panic past last)
 	}
 	lo := first
 	if applied-first >= n.kept {
