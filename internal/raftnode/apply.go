@@ -99,8 +99,8 @@ func (n *Node) maybeSnapshot() error {
 	if n.snapping.Load() {
 		return nil
 	}
-	wanted := n.snapWanted.Swap(false) && applied > n.snapIndex
-	if !wanted && !n.snapDue.due(n.cfg, applied-n.snapIndex, n.snapBytes, n.snapLimit()) {
+	wanted := n.snapWanted.Swap(false) && applied > n.snapIndex.Load()
+	if !wanted && !n.snapDue.due(n.cfg, applied-n.snapIndex.Load(), n.snapBytes, n.snapLimit()) {
 		return nil
 	}
 	write, err := n.sm.Snapshot()
@@ -111,9 +111,9 @@ func (n *Node) maybeSnapshot() error {
 	cs := proto.Clone(confStateOrEmpty(n.confState)).(*raftpb.ConfState)
 	n.confMu.Unlock()
 	meta := storage.SnapshotMeta{Index: applied, Term: n.appliedTerm, ConfState: cs}
-	n.snapIndex, n.snapBytes = applied, 0
+	n.snapIndex.Store(applied)
+	n.snapBytes = 0
 	n.snapDue.roll(n.cfg)
-	n.snapAt.Store(applied)
 	n.snapping.Store(true)
 	n.wg.Add(1) // the apply goroutine holds a count, so this never races Wait at zero
 	go n.writeSnapshot(meta, write)
@@ -125,9 +125,8 @@ func (n *Node) maybeSnapshot() error {
 // so a fixed trigger under a tree several times its size would write the
 // tree several times over for each byte of log; sized to the tree,
 // snapshots write at most about as much as the log they follow. The log
-// between snapshots is what a restart replays and, on an ensemble member,
-// what it holds in memory for its peers: it stays within the tree's size
-// (and SnapCount entries).
+// between snapshots is what a restart replays: it stays within the tree's
+// size (and SnapCount entries).
 func (n *Node) snapLimit() uint64 {
 	return max(n.cfg.SnapBytes, n.snapSize.Load())
 }

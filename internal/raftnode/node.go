@@ -284,12 +284,11 @@ type Node struct {
 	applied     atomic.Uint64 // read anywhere
 	waits       applyWaits
 	appliedTerm uint64
-	snapIndex   uint64
+	snapIndex   atomic.Uint64 // the last snapshot, or the one being written; read by the raft loop
 	snapBytes   uint64        // entry data applied since snapIndex
 	snapDue     snapDue       // when the next snapshot is due
 	snapSize    atomic.Uint64 // payload bytes of the last snapshot written or restored
 	snapping    atomic.Bool   // set by apply, cleared by the append goroutine
-	snapAt      atomic.Uint64 // the index of the snapshot being written
 	snapWanted  atomic.Bool   // a peer needs a snapshot now (wantSnapshot)
 	trimMu      sync.Mutex    // trimLog against logSnapshot
 	// The raft loop's last windowKeep: entries kept, at which applied index.
@@ -443,7 +442,8 @@ func (n *Node) load(rec *storage.Recovered, restored bool) (*raftpb.HardState, e
 			return nil, fmt.Errorf("raftnode: loading snapshot %d into the raft log: %w", snap.Index, err)
 		}
 		n.confState = cs
-		n.snapIndex, n.appliedTerm = snap.Index, snap.Term
+		n.snapIndex.Store(snap.Index)
+		n.appliedTerm = snap.Term
 		n.applied.Store(snap.Index)
 		n.waits.trigger(snap.Index)
 		n.log.Info("restored snapshot", "index", snap.Index, "term", snap.Term, "while_reading_wal", restored)

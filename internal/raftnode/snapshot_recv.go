@@ -151,7 +151,8 @@ func (n *Node) restoreSnapshot(meta *storage.SnapshotMeta) error {
 	n.confMu.Lock()
 	n.confState = meta.ConfState
 	n.confMu.Unlock()
-	n.snapIndex, n.snapBytes, n.appliedTerm = meta.Index, 0, meta.Term
+	n.snapIndex.Store(meta.Index)
+	n.snapBytes, n.appliedTerm = 0, meta.Term
 	n.snapSize.Store(uint64(cr.N))
 	n.log.Info("restored the state machine from the leader's snapshot", "index", meta.Index, "term", meta.Term)
 	return nil

@@ -100,7 +100,8 @@ func (n *Node) windowKeep(first, applied uint64) uint64 {
 }
 
 // logSnapshot lets the in-memory raft log know of a snapshot written at
-// meta and compacts the log behind it, keeping SnapCatchUpEntries. It runs
+// meta and compacts the log behind it, keeping SnapCatchUpEntries (this
+// is what bounds a leader's window held back by a peer that is down). It runs
 // on the append goroutine; trimMu keeps trimLog from compacting past the
 // snapshot between the check and CreateSnapshot, which would index the log
 // below its start. A lone member's log may be trimmed past the snapshot
@@ -141,7 +142,7 @@ func (n *Node) windowStart(applied, keep uint64) uint64 {
 	}
 	to -= keep
 	if n.snapping.Load() {
-		to = min(to, n.snapAt.Load())
+		to = min(to, n.snapIndex.Load())
 	}
 	return to
 }

@@ -163,7 +163,7 @@ func TestWindowWaitsForASnapshotBeingWritten(t *testing.T) {
 	n := c.nodes[f]
 	c.writeMany(lead, "a", 700, three) // past SnapCount: f's snapshot is due
 	eventually(t, 5*time.Second, "a snapshot started on the follower", n.snapping.Load)
-	at := n.snapAt.Load()
+	at := n.snapIndex.Load()
 	c.writeMany(lead, "b", 1500, three)
 	if got := c.logStart(f); got > at+1 {
 		t.Fatalf("follower's log starts at %d while its snapshot at %d is being written: want <= %d", got, at, at+1)
