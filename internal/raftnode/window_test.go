@@ -30,7 +30,8 @@ func (c *cluster) writeMany(via uint64, prefix string, count int, ids []uint64) 
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, count)
-	for _, p := range payloads(prefix, count) {
+	ps := payloads(prefix, count)
+	for _, p := range ps {
 		wg.Add(1)
 		c.nodes[via].ProposeAsync([]byte(p), func(err error) {
 			if err != nil {
@@ -50,7 +51,7 @@ func (c *cluster) writeMany(via uint64, prefix string, count int, ids []uint64) 
 	for err := range errs {
 		c.t.Fatal(err)
 	}
-	last := payloads(prefix, count)[count-1]
+	last := ps[count-1]
 	eventually(c.t, 10*time.Second, fmt.Sprintf("%q applied on %v", last, ids), func() bool { return c.allHave(ids, last) })
 }
 
@@ -133,8 +134,8 @@ func TestNewLeaderSnapshotsForAPeerPastItsWindow(t *testing.T) {
 			if got := c.nodes[heir].Stats().Snapshots; got < 1 {
 				t.Fatalf("snapshots written by the new leader: got %d, want >= 1", got)
 			}
-			got := c.sms[down].data()
-			for _, want := range []string{"before", payloads("missed", 1500)[0], payloads("missed", 1500)[1499], "after"} {
+			got, missed := c.sms[down].data(), payloads("missed", 1500)
+			for _, want := range []string{"before", missed[0], missed[1499], "after"} {
 				if !slices.Contains(got, want) {
 					t.Fatalf("returning follower lacks %q", want)
 				}
