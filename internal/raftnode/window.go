@@ -89,19 +89,27 @@ func (n *Node) windowKeep(first, applied uint64) uint64 {
 	if err != nil {
 		return n.kept
 	}
-	var bytes uint64
-	for i := len(ents) - 1; i >= 0; i-- {
-		if bytes += uint64(len(ents[i].GetData())); bytes > n.cfg.WindowBytes {
-			n.kept = uint64(len(ents) - 1 - i)
-			break
-		}
-	}
+	n.kept = n.within(ents)
 	return n.kept
 }
 
+// within is how many of ents, counted back from the last, an ensemble
+// member keeps: all of them (at most SnapCatchUpEntries are passed), or
+// fewer if their data would pass WindowBytes.
+func (n *Node) within(ents []*raftpb.Entry) uint64 {
+	var bytes uint64
+	for i := len(ents) - 1; i >= 0; i-- {
+		if bytes += uint64(len(ents[i].GetData())); bytes > n.cfg.WindowBytes {
+			return uint64(len(ents) - 1 - i)
+		}
+	}
+	return uint64(len(ents))
+}
+
 // logSnapshot lets the in-memory raft log know of a snapshot written at
-// meta and compacts the log behind it, keeping SnapCatchUpEntries (this
-// is what bounds a leader's window held back by a peer that is down). It runs
+// meta and compacts the log behind it to a window, as windowKeep weighs it
+// (this is what bounds a leader's window held back by a peer that is
+// down; that peer gets the snapshot when it returns). It runs
 // on the append goroutine; trimMu keeps trimLog from compacting past the
 // snapshot between the check and CreateSnapshot, which would index the log
 // below its start. A lone member's log may be trimmed past the snapshot
@@ -115,8 +123,20 @@ func (n *Node) logSnapshot(meta storage.SnapshotMeta) error {
 			return fmt.Errorf("raftnode: snapshot %d in the in-memory raft log: %w", meta.Index, err)
 		}
 	}
-	if meta.Index > n.cfg.SnapCatchUpEntries {
-		compact := meta.Index - n.cfg.SnapCatchUpEntries
+	first, err := n.ms.FirstIndex()
+	if err != nil || meta.Index < first {
+		return nil // a lone member's log trimmed past the snapshot
+	}
+	lo := first
+	if meta.Index-first >= n.cfg.SnapCatchUpEntries {
+		lo = meta.Index - n.cfg.SnapCatchUpEntries + 1
+	}
+	ents, err := n.ms.Entries(lo, meta.Index+1, math.MaxUint64)
+	if err != nil {
+		return fmt.Errorf("raftnode: reading the in-memory raft log behind snapshot %d: %w", meta.Index, err)
+	}
+	if keep := n.within(ents); meta.Index > keep {
+		compact := meta.Index - keep
 		if err := n.ms.Compact(compact); err != nil && !errors.Is(err, raft.ErrCompacted) {
 			return fmt.Errorf("raftnode: compacting the in-memory raft log to %d: %w", compact, err)
 		}

@@ -218,3 +218,55 @@ func TestWindowBoundedByBytes(t *testing.T) {
 		}
 	}
 }
+
+// A leader held back by a stopped follower keeps what that follower lacks
+// until it snapshots; behind the snapshot it then keeps no more than
+// WindowBytes of data, however many SnapCatchUpEntries allows. The
+// follower comes back to a snapshot.
+func TestSnapshotCompactsLeaderToWindowBytes(t *testing.T) {
+	const size, budget = 4 << 10, 64 << 10
+	c := newCluster(t, three, nil, func(cfg *Config) {
+		windowConfig(200)(cfg)
+		cfg.SnapCatchUpEntries, cfg.WindowBytes = 1000, budget
+	})
+	lead := c.leader(three, 0)
+	down := others(three, lead)[0]
+	up := others(three, lead, down)[0]
+	c.write(lead, "before", three)
+	c.stop(down)
+	pad := strings.Repeat("x", size)
+	for i := range 300 {
+		c.write(lead, fmt.Sprintf("%04d-%s", i, pad), []uint64{lead, up})
+	}
+	n := c.nodes[lead]
+	waitSnapshots(t, n, 1)
+	var held int
+	eventually(t, 5*time.Second, fmt.Sprintf("leader's log behind its snapshot within %d bytes", budget), func() bool {
+		snap, err := n.ms.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, first := snap.GetMetadata().GetIndex(), c.logStart(lead)
+		if at < first {
+			return false
+		}
+		ents, err := n.ms.Entries(first, at+1, math.MaxUint64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = 0
+		for _, e := range ents {
+			held += len(e.GetData())
+		}
+		return held <= budget
+	})
+	if held == 0 {
+		t.Fatal("leader keeps no entry behind its snapshot: want what fits in WindowBytes")
+	}
+	c.start(down)
+	c.write(lead, "after", three)
+	c.converge(three)
+	if c.sms[down].restoredAt == 0 {
+		t.Fatal("the returning follower caught up without a snapshot; the leader kept more than its window")
+	}
+}
