@@ -7,39 +7,50 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/zkd-io/zkd/internal/allocguard"
 	"github.com/zkd-io/zkd/proto"
 )
 
+// The request path's cases: each is a benchmark and an allocation budget.
+var allocCases = []allocguard.Case{
+	{Name: "ApplyCreate", Budget: 12, Prepare: prepareApplyCreate},
+	{Name: "ReadGetData", Budget: 2, Prepare: prepareReadGetData},
+}
+
+func TestAllocBudgets(t *testing.T) { allocguard.Check(t, allocCases) }
+
 // BenchmarkApplyCreate measures one create through Apply: entry decode,
 // request decode, checks, tree insert and watch triggers.
-func BenchmarkApplyCreate(b *testing.B) {
+func BenchmarkApplyCreate(b *testing.B) { allocguard.Bench(b, allocCases[0]) }
+
+func BenchmarkReadGetData(b *testing.B) { allocguard.Bench(b, allocCases[1]) }
+
+func prepareApplyCreate(tb testing.TB, n int) func() {
 	f := New(Options{})
 	f.Apply(1, 1, (&Entry{Session: 1, Op: proto.OpCreateSession, Timeout: 1}).Marshal())
 	f.Apply(2, 1, (&Entry{Session: 1, Op: proto.OpCreate, Body: body(&proto.CreateRequest{Path: "/b", ACL: proto.OpenACLUnsafe})}).Marshal())
-	entries := make([][]byte, b.N)
+	entries := make([][]byte, n)
 	for i := range entries {
 		entries[i] = (&Entry{Session: 1, Op: proto.OpCreate, Time: 1, Body: body(&proto.CreateRequest{
 			Path: "/b/n" + strconv.Itoa(i), Data: make([]byte, 100), ACL: proto.OpenACLUnsafe})}).Marshal()
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	i := 0
+	return func() {
 		if res, _ := f.Apply(uint64(i+3), 1, entries[i]); res.Err != proto.ErrOK {
-			b.Fatal(res.Err)
+			tb.Fatal(res.Err)
 		}
+		i++
 	}
 }
 
-func BenchmarkReadGetData(b *testing.B) {
+func prepareReadGetData(tb testing.TB, _ int) func() {
 	f := New(Options{})
 	f.Apply(1, 1, (&Entry{Session: 1, Op: proto.OpCreateSession, Timeout: 1}).Marshal())
 	f.Apply(2, 1, (&Entry{Session: 1, Op: proto.OpCreate, Body: body(&proto.CreateRequest{Path: "/b", Data: make([]byte, 1024), ACL: proto.OpenACLUnsafe})}).Marshal())
 	req := &proto.GetDataRequest{Path: "/b"}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	return func() {
 		if _, code := f.Read(proto.OpGetData, req, 1, nil); code != proto.ErrOK {
-			b.Fatal(code)
+			tb.Fatal(code)
 		}
 	}
 }

@@ -3,59 +3,58 @@ package jute
 import (
 	"bytes"
 	"testing"
+
+	"github.com/zkd-io/zkd/internal/allocguard"
 )
 
-func BenchmarkWriterString(b *testing.B) {
-	b.ReportAllocs()
-	var w Writer
-	for b.Loop() {
-		w.Reset()
-		w.String("/some/znode/path")
-		w.Buffer(make([]byte, 0))
-		w.Long(42)
-	}
-}
-
-func BenchmarkReaderBuffer1K(b *testing.B) {
-	var w Writer
-	w.Buffer(make([]byte, 1024))
-	in := w.Bytes()
-	b.ReportAllocs()
-	b.SetBytes(1024)
-	var r Reader
-	for b.Loop() {
-		r.Reset(in)
-		if r.Buffer() == nil {
-			b.Fatal("nil")
+// The codec's primitives on the request path: each is a benchmark and an
+// allocation budget. Buffer copies what it reads (one allocation);
+// BufferView shows what that copy costs.
+var allocCases = []allocguard.Case{
+	{Name: "WriterString", Budget: 0, Prepare: func(testing.TB, int) func() {
+		var w Writer
+		return func() {
+			w.Reset()
+			w.String("/some/znode/path")
+			w.Buffer(make([]byte, 0))
+			w.Long(42)
 		}
-	}
-}
-
-func BenchmarkReadFrame(b *testing.B) {
-	stream := AppendFrame(nil, make([]byte, 128))
-	src := bytes.NewReader(stream)
-	buf := make([]byte, 0, 4096)
-	b.ReportAllocs()
-	for b.Loop() {
-		src.Reset(stream)
-		if _, err := ReadFrame(src, buf, 1<<20); err != nil {
-			b.Fatal(err)
+	}},
+	{Name: "ReaderBuffer1K", Budget: 1, Bytes: 1024, Prepare: func(tb testing.TB, _ int) func() {
+		return readBufferCase(tb, (*Reader).Buffer)
+	}},
+	{Name: "ReadFrame", Budget: 0, Prepare: func(tb testing.TB, _ int) func() {
+		stream := AppendFrame(nil, make([]byte, 128))
+		src := bytes.NewReader(stream)
+		buf := make([]byte, 0, 4096)
+		return func() {
+			src.Reset(stream)
+			if _, err := ReadFrame(src, buf, 1<<20); err != nil {
+				tb.Fatal(err)
+			}
 		}
-	}
+	}},
+	{Name: "ReaderBufferView1K", Budget: 0, Bytes: 1024, Prepare: func(tb testing.TB, _ int) func() {
+		return readBufferCase(tb, (*Reader).BufferView)
+	}},
 }
 
-// BenchmarkReaderBufferView1K shows what the copy in Buffer costs.
-func BenchmarkReaderBufferView1K(b *testing.B) {
+func TestAllocBudgets(t *testing.T) { allocguard.Check(t, allocCases) }
+
+func readBufferCase(tb testing.TB, read func(*Reader) []byte) func() {
 	var w Writer
 	w.Buffer(make([]byte, 1024))
 	in := w.Bytes()
-	b.ReportAllocs()
-	b.SetBytes(1024)
 	var r Reader
-	for b.Loop() {
+	return func() {
 		r.Reset(in)
-		if r.BufferView() == nil {
-			b.Fatal("nil")
+		if read(&r) == nil {
+			tb.Fatal("nil")
 		}
 	}
 }
+
+func BenchmarkWriterString(b *testing.B)       { allocguard.Bench(b, allocCases[0]) }
+func BenchmarkReaderBuffer1K(b *testing.B)     { allocguard.Bench(b, allocCases[1]) }
+func BenchmarkReadFrame(b *testing.B)          { allocguard.Bench(b, allocCases[2]) }
+func BenchmarkReaderBufferView1K(b *testing.B) { allocguard.Bench(b, allocCases[3]) }

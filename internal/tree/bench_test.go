@@ -5,10 +5,11 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/zkd-io/zkd/internal/allocguard"
 	"github.com/zkd-io/zkd/proto"
 )
 
-func benchTree(b *testing.B, n int) (*Tree, []string) {
+func benchTree(tb testing.TB, n int) (*Tree, []string) {
 	tr := New()
 	tr.Create(tr.Get("/"), "/b", nil, proto.OpenACLUnsafe, 0, 1, 1)
 	paths := make([]string, n)
@@ -21,39 +22,53 @@ func benchTree(b *testing.B, n int) (*Tree, []string) {
 	return tr, paths
 }
 
-func BenchmarkGet(b *testing.B) {
-	tr, paths := benchTree(b, 100000)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+// The tree's cases on the request path: each is a benchmark and an
+// allocation budget. Get's one allocation is the view it returns.
+var allocCases = []allocguard.Case{
+	{Name: "Get", Budget: 1, Prepare: prepareGet},
+	{Name: "Create", Budget: 4, Prepare: prepareCreate},
+	{Name: "SetData", Budget: 3, Prepare: prepareSetData},
+}
+
+func TestAllocBudgets(t *testing.T) { allocguard.Check(t, allocCases) }
+
+func BenchmarkGet(b *testing.B)     { allocguard.Bench(b, allocCases[0]) }
+func BenchmarkCreate(b *testing.B)  { allocguard.Bench(b, allocCases[1]) }
+func BenchmarkSetData(b *testing.B) { allocguard.Bench(b, allocCases[2]) }
+
+func prepareGet(tb testing.TB, _ int) func() {
+	tr, paths := benchTree(tb, 100000)
+	i := 0
+	return func() {
 		if tr.Get(paths[i%len(paths)]) == nil {
-			b.Fatal("missing")
+			tb.Fatal("missing")
 		}
+		i++
 	}
 }
 
-func BenchmarkCreate(b *testing.B) {
+func prepareCreate(_ testing.TB, n int) func() {
 	tr := New()
 	tr.Create(tr.Get("/"), "/b", nil, proto.OpenACLUnsafe, 0, 1, 1)
-	paths := make([]string, b.N)
+	paths := make([]string, n)
 	for i := range paths {
 		paths[i] = "/b/n" + strconv.Itoa(i)
 	}
 	data := make([]byte, 100)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	i := 0
+	return func() {
 		tr.Create(tr.Get("/b"), paths[i], data, proto.OpenACLUnsafe, 0, int64(i+2), 1)
+		i++
 	}
 }
 
-func BenchmarkSetData(b *testing.B) {
-	tr, paths := benchTree(b, 100000)
+func prepareSetData(tb testing.TB, _ int) func() {
+	tr, paths := benchTree(tb, 100000)
 	data := make([]byte, 100)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	i := 0
+	return func() {
 		tr.SetData(tr.Get(paths[i%len(paths)]), data, int64(i), 1)
+		i++
 	}
 }
 
