@@ -2,9 +2,10 @@
 // package's tests declare each path once, as a Case; the same Case runs as
 // a benchmark (go test -bench, which reports allocs/op) and as a test that
 // fails when the path allocates more than its budget. Timings are left to
-// the benchmarks, since this machine kind is too noisy to assert them, but
-// allocation counts are the same from run to run, so a change that adds an
-// allocation to a request's path fails go test instead of going unnoticed.
+// the benchmarks, since they vary too much on shared machines to assert,
+// but allocation counts are the same from run to run, so a change that adds
+// an allocation to a request's path fails go test instead of going
+// unnoticed.
 //
 // A budget is the count measured when it was set. A change that lowers it
 // is logged, so that the budget can be tightened with it.
@@ -54,7 +55,7 @@ func Check(t *testing.T, cases []Case) {
 			got := testing.AllocsPerRun(runs, op)
 			switch {
 			case got > float64(c.Budget):
-				t.Errorf("%s makes %v allocations per operation; its budget is %d. Remove the new allocation, or raise the budget if it is worth its cost (go test -bench %s -benchmem -memprofile shows where it is)",
+				t.Errorf("%s makes %v allocations per operation; its budget is %d. Remove the new allocation, or raise the budget if it is worth its cost. To see where it is: go test -run '^$' -bench '%s' -benchmem -memprofile mem.out, then go tool pprof -sample_index=alloc_objects -top mem.out",
 					c.Name, got, c.Budget, c.Name)
 			case got < float64(c.Budget):
 				t.Logf("%s makes %v allocations per operation, under its budget of %d: lower the budget to keep the gain", c.Name, got, c.Budget)
