@@ -183,35 +183,53 @@ func TestWindowWaitsForASnapshotBeingWritten(t *testing.T) {
 	c.windowed(f)
 }
 
+// The byte bound's tests write entries of largeSize to a window of
+// largeBudget bytes, which holds far fewer than its SnapCatchUpEntries.
+const largeSize, largeBudget = 4 << 10, 64 << 10
+
+func largeWindow(snapCount uint64) func(*Config) {
+	return func(cfg *Config) {
+		windowConfig(snapCount)(cfg)
+		cfg.SnapCatchUpEntries, cfg.WindowBytes = 1000, largeBudget
+	}
+}
+
+// writeLarge writes 300 entries of largeSize through via, one at a time,
+// each applied on ids.
+func (c *cluster) writeLarge(via uint64, ids []uint64) {
+	c.t.Helper()
+	pad := strings.Repeat("x", largeSize)
+	for i := range 300 {
+		c.write(via, fmt.Sprintf("%04d-%s", i, pad), ids)
+	}
+}
+
+// heldBytes is the entry data node id's in-memory log holds up to index hi.
+func (c *cluster) heldBytes(id, hi uint64) int {
+	ents, err := c.nodes[id].ms.Entries(c.logStart(id), hi+1, math.MaxUint64)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	held := 0
+	for _, e := range ents {
+		held += len(e.GetData())
+	}
+	return held
+}
+
 // With large entries the window holds WindowBytes of data, not
 // SnapCatchUpEntries entries.
 func TestWindowBoundedByBytes(t *testing.T) {
-	const size, budget = 4 << 10, 64 << 10
-	c := newCluster(t, three, nil, func(cfg *Config) {
-		windowConfig(0)(cfg)
-		cfg.SnapCatchUpEntries, cfg.WindowBytes = 1000, budget
-	})
+	c := newCluster(t, three, nil, largeWindow(0))
 	lead := c.leader(three, 0)
-	pad := strings.Repeat("x", size)
-	for i := range 300 {
-		c.write(lead, fmt.Sprintf("%04d-%s", i, pad), three)
-	}
+	c.writeLarge(lead, three)
 	for _, id := range three {
-		n := c.nodes[id]
 		var held int
-		eventually(t, 5*time.Second, fmt.Sprintf("node %d's window within %d bytes and its slack", id, budget), func() bool {
-			first := c.logStart(id)
-			ents, err := n.ms.Entries(first, n.applied.Load()+1, math.MaxUint64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			held = 0
-			for _, e := range ents {
-				held += len(e.GetData())
-			}
-			// budget/size entries kept, and up to a quarter more gathered
-			// before a trim.
-			return held <= budget+(budget/size/4+1)*(size+5)
+		eventually(t, 5*time.Second, fmt.Sprintf("node %d's window within %d bytes and its slack", id, largeBudget), func() bool {
+			held = c.heldBytes(id, c.nodes[id].applied.Load())
+			// largeBudget/largeSize entries kept, and up to a quarter
+			// more gathered before a trim.
+			return held <= largeBudget+(largeBudget/largeSize/4+1)*(largeSize+5)
 		})
 		if held == 0 {
 			t.Fatalf("node %d holds no applied entries: the window must keep what fits in WindowBytes", id)
@@ -224,41 +242,27 @@ func TestWindowBoundedByBytes(t *testing.T) {
 // WindowBytes of data, however many SnapCatchUpEntries allows. The
 // follower comes back to a snapshot.
 func TestSnapshotCompactsLeaderToWindowBytes(t *testing.T) {
-	const size, budget = 4 << 10, 64 << 10
-	c := newCluster(t, three, nil, func(cfg *Config) {
-		windowConfig(200)(cfg)
-		cfg.SnapCatchUpEntries, cfg.WindowBytes = 1000, budget
-	})
+	c := newCluster(t, three, nil, largeWindow(200))
 	lead := c.leader(three, 0)
 	down := others(three, lead)[0]
 	up := others(three, lead, down)[0]
 	c.write(lead, "before", three)
 	c.stop(down)
-	pad := strings.Repeat("x", size)
-	for i := range 300 {
-		c.write(lead, fmt.Sprintf("%04d-%s", i, pad), []uint64{lead, up})
-	}
+	c.writeLarge(lead, []uint64{lead, up})
 	n := c.nodes[lead]
 	waitSnapshots(t, n, 1)
 	var held int
-	eventually(t, 5*time.Second, fmt.Sprintf("leader's log behind its snapshot within %d bytes", budget), func() bool {
+	eventually(t, 5*time.Second, fmt.Sprintf("leader's log behind its snapshot within %d bytes", largeBudget), func() bool {
 		snap, err := n.ms.Snapshot()
 		if err != nil {
 			t.Fatal(err)
 		}
-		at, first := snap.GetMetadata().GetIndex(), c.logStart(lead)
-		if at < first {
+		at := snap.GetMetadata().GetIndex()
+		if at < c.logStart(lead) {
 			return false
 		}
-		ents, err := n.ms.Entries(first, at+1, math.MaxUint64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = 0
-		for _, e := range ents {
-			held += len(e.GetData())
-		}
-		return held <= budget
+		held = c.heldBytes(lead, at)
+		return held <= largeBudget
 	})
 	if held == 0 {
 		t.Fatal("leader keeps no entry behind its snapshot: want what fits in WindowBytes")
