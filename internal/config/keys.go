@@ -88,6 +88,10 @@ var keySpecs = []keySpec{
 			o.SnapSizeLimitKB = n
 			return err == nil
 		}},
+	{KeyDoc{"commitLogCount", "CommitLogCount", "(5000, or snapCount/2 if smaller)", "Applied log entries an ensemble member keeps in memory, so that a peer this far behind catches up from the log; one further behind gets a snapshot. As in ZooKeeper, values below 500 become 500 (ZooKeeper's default is 500, and its leader can also read older proposals from its log on disk).", "zookeeper.commitLogCount"},
+		allowCommitLog, setInt(func(o *Options) *int { return &o.CommitLogCount })},
+	{KeyDoc{"zkd.commitLogSizeLimitInKb", "CommitLogSizeLimitKB", "65536", "Most KiB of entry data those entries hold: fewer are kept if theirs would pass it (zkd only).", ""},
+		allowCommitLogSize, setInt(func(o *Options) *int { return &o.CommitLogSizeLimitKB })},
 	{KeyDoc{"autopurge.snapRetainCount", "SnapRetainCount", "3", "Snapshots (and the log they need) kept by autopurge; values below 3 become 3.", ""},
 		allowRetain, setInt(func(o *Options) *int { return &o.SnapRetainCount })},
 	{KeyDoc{"autopurge.purgeInterval", "PurgeInterval", "0", "Hours between autopurge runs; 0 disables autopurge.", ""},
@@ -265,7 +269,7 @@ var javaOnlyKeys = []string{
 	"quorum.cnxn.threads.size", "leaderServes", "learner.", "leader.", "localSessionsEnabled",
 	"localSessionsUpgradingEnabled", "maxConcurrentSnapSyncs", "maxConcurrentDiffSyncs", "version",
 	// Storage and JVM tuning.
-	"preAllocSize", "txnLogSizeLimitInKb", "commitLogCount",
+	"preAllocSize", "txnLogSizeLimitInKb",
 	"forceSync", "snapshot.", "jute.maxbuffer.extrasize", "digest.enabled", "jvm.pause.", "globalOutstandingLimit",
 	"commitProcessor.", "requestThrottleLimit", "requestThrottleStallTime", "requestThrottleDropStale",
 	"flushDelay", "maxWriteQueuePollTime", "maxBatchSize", "closeSessionTxn.enabled", "serializeLastProcessedZxid.enabled",

@@ -185,10 +185,14 @@ func (l *loader) apply(props []property) *Error {
 			return err
 		}
 	}
-	// ZooKeeper corrects these two with a log line rather than failing.
+	// ZooKeeper corrects these with a log line rather than failing.
 	if _, ok := chosen["autopurge.snapRetainCount"]; ok && o.SnapRetainCount < 3 {
 		l.notes = append(l.notes, fmt.Sprintf("autopurge.snapRetainCount %d is below the minimum: using 3, as ZooKeeper does", o.SnapRetainCount))
 		o.SnapRetainCount = 3
+	}
+	if _, ok := chosen["commitLogCount"]; ok && o.CommitLogCount < minCommitLogCount {
+		l.notes = append(l.notes, fmt.Sprintf("commitLogCount %d is below the minimum: using %d, as ZooKeeper does", o.CommitLogCount, minCommitLogCount))
+		o.CommitLogCount = minCommitLogCount
 	}
 	if o.PurgeInterval < 0 {
 		l.notes = append(l.notes, "autopurge.purgeInterval is negative: autopurge disabled, as in ZooKeeper")
@@ -196,6 +200,9 @@ func (l *loader) apply(props []property) *Error {
 	}
 	return nil
 }
+
+// minCommitLogCount is ZooKeeper's floor for commitLogCount.
+const minCommitLogCount = 500
 
 // canonicalKey maps a key, plain or "zookeeper."-prefixed, to the keySpecs
 // name it sets; "" if zkd does not honour it.

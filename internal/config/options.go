@@ -90,6 +90,17 @@ type Options struct {
 	// <= 0 disables it. Default 65536 (64 MiB): ZooKeeper's is 4 GiB, which
 	// would let a restart replay gigabytes of log.
 	SnapSizeLimitKB int64
+	// CommitLogCount is how many applied log entries an ensemble member
+	// keeps in memory so that a peer slightly behind catches up from the
+	// log rather than from a snapshot (zoo.cfg commitLogCount, ZooKeeper's
+	// count of committed proposals a leader keeps for a DIFF; a value below
+	// ZooKeeper's minimum of 500 read from a file becomes 500). 0, the
+	// default: 5000, or half of SnapCount if that is smaller.
+	CommitLogCount int
+	// CommitLogSizeLimitKB bounds the entry data of those entries: fewer
+	// are kept if theirs would pass it (zkd.commitLogSizeLimitInKb, a zkd
+	// extension). Default 65536 (64 MiB).
+	CommitLogSizeLimitKB int
 	// SnapRetainCount is how many snapshots autopurge keeps (zoo.cfg
 	// autopurge.snapRetainCount). Default 3, the minimum.
 	SnapRetainCount int
@@ -185,6 +196,7 @@ func Default() *Options {
 		MetricsHTTPPort:        7000,
 		SnapCount:              100000,
 		SnapSizeLimitKB:        65536,
+		CommitLogSizeLimitKB:   65536,
 		SnapRetainCount:        3,
 		JuteMaxBuffer:          0xfffff,
 		ContainerCheckInterval: 60 * time.Second,

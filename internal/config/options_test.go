@@ -17,7 +17,7 @@ func TestDefault(t *testing.T) {
 		FourLetterWords: map[string]bool{"srvr": true}, AdminEnableServer: true,
 		AdminServerAddress: "0.0.0.0", AdminServerPort: 8080, MetricsHTTPPort: 7000,
 		AdminSnapshotEnabled: true, AdminRestoreEnabled: true, AdminRateLimit: 5 * time.Minute,
-		SnapCount: 100000, SnapSizeLimitKB: 65536, SnapRetainCount: 3, JuteMaxBuffer: 0xfffff,
+		SnapCount: 100000, SnapSizeLimitKB: 65536, CommitLogSizeLimitKB: 65536, SnapRetainCount: 3, JuteMaxBuffer: 0xfffff,
 		ContainerCheckInterval: time.Minute, LogFormat: "text", FsyncWarningThreshold: time.Second,
 	}
 	if !reflect.DeepEqual(o, want) {
@@ -90,6 +90,8 @@ func TestValidateErrors(t *testing.T) {
 		{"myid unknown", func(o *Options) { o.Servers, o.MyID = ens, 4 }, "myid", "4"},
 		{"4lw", func(o *Options) { o.FourLetterWords = map[string]bool{"ruok": true, "nope": true} }, "4lw.commands.whitelist", "nope"},
 		{"retain", func(o *Options) { o.SnapRetainCount = 2 }, "autopurge.snapRetainCount", "2"},
+		{"commitLogCount", func(o *Options) { o.CommitLogCount = -1 }, "commitLogCount", "-1"},
+		{"commitLogSize", func(o *Options) { o.CommitLogSizeLimitKB = 0 }, "zkd.commitLogSizeLimitInKb", "0"},
 		{"purge", func(o *Options) { o.PurgeInterval = -time.Hour }, "autopurge.purgeInterval", "-1h0m0s"},
 		{"container", func(o *Options) { o.ContainerCheckInterval = 0 }, "znode.container.checkIntervalMs", "0"},
 		{"logFormat", func(o *Options) { o.LogFormat = "yaml" }, "zkd.logFormat", "yaml"},

@@ -28,6 +28,8 @@ const (
 	allowPeerType      = "participant or observer"
 	allowSnapCount     = "an integer >= 2"
 	allowRetain        = "an integer >= 3"
+	allowCommitLog     = "an integer (below 500: 500, as in ZooKeeper; 0 in code: the default)"
+	allowCommitLogSize = "a positive integer (KiB)"
 	allowSnapSize      = "an integer number of KiB (0 or less disables the size trigger)"
 	allowPurge         = "a whole number of hours 0..2562047 (0: disabled)"
 	allowJute          = "a positive integer (bytes)"
@@ -113,6 +115,12 @@ func (o *Options) resolve() ([]string, *Error) {
 	}
 	if o.SnapCount < 2 {
 		return nil, bad("snapCount", strconv.Itoa(o.SnapCount), allowSnapCount)
+	}
+	if o.CommitLogCount < 0 {
+		return nil, bad("commitLogCount", strconv.Itoa(o.CommitLogCount), allowCommitLog)
+	}
+	if o.CommitLogSizeLimitKB <= 0 {
+		return nil, bad("zkd.commitLogSizeLimitInKb", strconv.Itoa(o.CommitLogSizeLimitKB), allowCommitLogSize)
 	}
 	if o.SnapRetainCount < 3 {
 		return nil, bad("autopurge.snapRetainCount", strconv.Itoa(o.SnapRetainCount), allowRetain)

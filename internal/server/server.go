@@ -118,6 +118,41 @@ func snapBytes(o *config.Options) uint64 {
 	return uint64(o.SnapSizeLimitKB) << 10
 }
 
+// raftConfig is this server's raft node, from its options; Start adds the
+// ensemble's members and the transport.
+func (s *Server) raftConfig() raftnode.Config {
+	tick, electionTicks := raftTiming(s.opts)
+	return raftnode.Config{
+		ID:             s.id,
+		Peers:          []uint64{s.id},
+		WALDir:         filepath.Join(s.opts.DataLogDir, "wal"),
+		SnapDir:        filepath.Join(s.opts.DataDir, "snap"),
+		TickInterval:   tick,
+		ElectionTicks:  electionTicks,
+		HeartbeatTicks: 1,
+		SnapCount:      uint64(s.opts.SnapCount),
+		SnapBytes:      snapBytes(s.opts),
+		// A configured 0 means every sync is reported, not the default.
+		SlowSyncThreshold:  max(s.opts.FsyncWarningThreshold, time.Nanosecond),
+		SnapCatchUpEntries: commitLogCount(s.opts),
+		WindowBytes:        uint64(s.opts.CommitLogSizeLimitKB) << 10,
+		SnapRetainCount:    s.opts.SnapRetainCount,
+		ProposalWait:       max(2*s.electionTimeout(), 2*time.Second),
+		Logger:             s.log,
+	}
+}
+
+// commitLogCount is how many applied entries an ensemble member keeps in
+// memory for peers that are slightly behind: commitLogCount when set, else
+// etcd's 5000, or half of a small snapCount so that a snapshot really
+// compacts the log.
+func commitLogCount(o *config.Options) uint64 {
+	if o.CommitLogCount > 0 {
+		return uint64(o.CommitLogCount)
+	}
+	return min(5000, uint64(o.SnapCount)/2+1)
+}
+
 func fsmOptions(o *config.Options) fsm.Options {
 	return fsm.Options{ExtendedTypes: o.ExtendedTypesEnabled, SuperDigest: o.SuperDigest, Config: configNode(o)}
 }
@@ -156,27 +191,7 @@ func (s *Server) Start() error {
 	// or the id could look like a TTL or container owner.
 	s.nextSID.Store(int64(s.id)<<56 | int64(uint64(time.Now().UnixMilli()<<24)>>8))
 
-	tick, electionTicks := raftTiming(s.opts)
-	rc := raftnode.Config{
-		ID:             s.id,
-		Peers:          []uint64{s.id},
-		WALDir:         filepath.Join(s.opts.DataLogDir, "wal"),
-		SnapDir:        filepath.Join(s.opts.DataDir, "snap"),
-		TickInterval:   tick,
-		ElectionTicks:  electionTicks,
-		HeartbeatTicks: 1,
-		SnapCount:      uint64(s.opts.SnapCount),
-		SnapBytes:      snapBytes(s.opts),
-		// A configured 0 means every sync is reported, not the default.
-		SlowSyncThreshold: max(s.opts.FsyncWarningThreshold, time.Nanosecond),
-		// A lagging follower catches up from the log when it is at most
-		// this far behind the snapshot: etcd's 5000, or half of a small
-		// snapCount so that the log is really compacted.
-		SnapCatchUpEntries: min(5000, uint64(s.opts.SnapCount)/2+1),
-		SnapRetainCount:    s.opts.SnapRetainCount,
-		ProposalWait:       max(2*s.electionTimeout(), 2*time.Second),
-		Logger:             s.log,
-	}
+	rc := s.raftConfig()
 	if s.opts.Standalone() {
 		s.serving.Store(true)
 	} else {
