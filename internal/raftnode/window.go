@@ -69,10 +69,9 @@ func (n *Node) trimLog() error {
 	return nil
 }
 
-// windowKeep is how many applied entries an ensemble member keeps:
-// SnapCatchUpEntries, or fewer if their data would pass WindowBytes. It
-// counts by walking back from applied, and walks again once an eighth of
-// the last count has been applied since. It runs on the raft loop.
+// windowKeep is how many applied entries an ensemble member keeps (see
+// weigh). It weighs them again once an eighth of the last count has been
+// applied since. It runs on the raft loop.
 func (n *Node) windowKeep(first, applied uint64) uint64 {
 	if applied >= n.keptAt && applied-n.keptAt < max(n.kept/8, 1) {
 		return n.kept
@@ -81,33 +80,35 @@ func (n *Node) windowKeep(first, applied uint64) uint64 {
 	if last, err := n.ms.LastIndex(); err != nil || applied < first || applied > last {
 		return n.kept // nothing applied in the log to weigh (Entries would panic past last)
 	}
-	lo := first
-	if applied-first >= n.kept {
-		lo = applied - n.kept + 1
+	if k, err := n.weigh(first, applied); err == nil {
+		n.kept = k
 	}
-	ents, err := n.ms.Entries(lo, applied+1, math.MaxUint64)
-	if err != nil {
-		return n.kept
-	}
-	n.kept = n.within(ents)
 	return n.kept
 }
 
-// within is how many of ents, counted back from the last, an ensemble
-// member keeps: all of them (at most SnapCatchUpEntries are passed), or
-// fewer if their data would pass WindowBytes.
-func (n *Node) within(ents []*raftpb.Entry) uint64 {
+// weigh is how many of the log's entries up to index at an ensemble member
+// keeps: SnapCatchUpEntries, or fewer if their data would pass
+// WindowBytes. The log must hold first..at.
+func (n *Node) weigh(first, at uint64) (uint64, error) {
+	lo := first
+	if at-first >= n.cfg.SnapCatchUpEntries {
+		lo = at - n.cfg.SnapCatchUpEntries + 1
+	}
+	ents, err := n.ms.Entries(lo, at+1, math.MaxUint64)
+	if err != nil {
+		return 0, err
+	}
 	var bytes uint64
 	for i := len(ents) - 1; i >= 0; i-- {
 		if bytes += uint64(len(ents[i].GetData())); bytes > n.cfg.WindowBytes {
-			return uint64(len(ents) - 1 - i)
+			return uint64(len(ents) - 1 - i), nil
 		}
 	}
-	return uint64(len(ents))
+	return uint64(len(ents)), nil
 }
 
 // logSnapshot lets the in-memory raft log know of a snapshot written at
-// meta and compacts the log behind it to a window, as windowKeep weighs it
+// meta and compacts the log behind it to a window, weighed as windowKeep's
 // (this is what bounds a leader's window held back by a peer that is
 // down; that peer gets the snapshot when it returns). It runs
 // on the append goroutine; trimMu keeps trimLog from compacting past the
@@ -118,25 +119,22 @@ func (n *Node) within(ents []*raftpb.Entry) uint64 {
 func (n *Node) logSnapshot(meta storage.SnapshotMeta) error {
 	n.trimMu.Lock()
 	defer n.trimMu.Unlock()
-	if first, _ := n.ms.FirstIndex(); meta.Index+1 >= first {
-		if _, err := n.ms.CreateSnapshot(meta.Index, meta.ConfState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
-			return fmt.Errorf("raftnode: snapshot %d in the in-memory raft log: %w", meta.Index, err)
-		}
-	}
-	first, err := n.ms.FirstIndex()
-	if err != nil || meta.Index < first {
+	first, _ := n.ms.FirstIndex()
+	if meta.Index+1 < first {
 		return nil // a lone member's log trimmed past the snapshot
 	}
-	lo := first
-	if meta.Index-first >= n.cfg.SnapCatchUpEntries {
-		lo = meta.Index - n.cfg.SnapCatchUpEntries + 1
+	if _, err := n.ms.CreateSnapshot(meta.Index, meta.ConfState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		return fmt.Errorf("raftnode: snapshot %d in the in-memory raft log: %w", meta.Index, err)
 	}
-	ents, err := n.ms.Entries(lo, meta.Index+1, math.MaxUint64)
+	if meta.Index < first {
+		return nil // the snapshot is where the log starts: nothing behind it
+	}
+	keep, err := n.weigh(first, meta.Index)
 	if err != nil { // not expected: the log holds first..meta.Index
 		n.log.Warn("cannot weigh the in-memory raft log behind a snapshot; leaving it to the next trim", "snapshot", meta.Index, "err", err)
 		return nil
 	}
-	if keep := n.within(ents); meta.Index > keep {
+	if meta.Index > keep {
 		compact := meta.Index - keep
 		if err := n.ms.Compact(compact); err != nil && !errors.Is(err, raft.ErrCompacted) {
 			return fmt.Errorf("raftnode: compacting the in-memory raft log to %d: %w", compact, err)
