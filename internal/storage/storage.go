@@ -12,6 +12,10 @@
 // fsync.warningthresholdms, see SetSlowSyncThreshold) is logged with the
 // file it synced and counted in Stats.SlowSyncs.
 //
+// The next WAL segment is written full of zeros before the WAL cuts to it,
+// so that appends land in written blocks and their syncs commit no file
+// system journal (zerofill.go).
+//
 // Snapshot files are written and read as streams, and synced as they are
 // written so that a large one never queues the disk ahead of the WAL. The
 // raftpb.Snapshot handed to raft carries only metadata: a leader ships the
@@ -94,6 +98,7 @@ type Storage struct {
 	zl              *zap.Logger
 	lock            *fileutil.LockedFile
 	w               *wal.WAL
+	zero            *zeroFiller // nil until the WAL is open
 
 	prevHS        *raftpb.HardState  // mirrors the WAL's last saved state to know when it syncs
 	recordedIndex uint64             // newest snapshot recorded in the WAL
@@ -169,10 +174,17 @@ func (s *Storage) load() (*Recovered, error) {
 	if err := s.removeTempSnapshots(); err != nil {
 		return nil, err
 	}
+	var rec *Recovered
+	var err error
 	if !wal.Exist(s.walDir) {
-		return s.create()
+		rec, err = s.create()
+	} else {
+		rec, err = s.recover()
 	}
-	return s.recover()
+	if err == nil {
+		s.zero = startZeroFiller(s.walDir, s.log)
+	}
+	return rec, err
 }
 
 // removeTempSnapshots deletes snapshot files whose writer (or receiver)
@@ -351,11 +363,27 @@ func (s *Storage) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 	}
 	mustSync := raft.MustSync(hs, s.prevHS, len(ents))
 	start := time.Now()
-	if err := s.w.Save(hs, ents); err != nil {
+	if s.zero != nil {
+		// A Save may cut to the next segment, which the filler may be
+		// writing zeros over (see zerofill.go).
+		s.zero.mu.Lock()
+	}
+	err := s.w.Save(hs, ents)
+	if s.zero != nil {
+		s.zero.mu.Unlock()
+	}
+	if err != nil {
 		return fmt.Errorf("storage: WAL append in %s: %w", s.walDir, err)
 	}
 	if !raft.IsEmptyHardState(hs) {
 		s.prevHS = hs
+	}
+	if s.zero != nil && len(ents) > 0 {
+		n := 0
+		for _, e := range ents {
+			n += len(e.Data) + 32 // the record's framing and the entry's fields, roughly
+		}
+		s.zero.grew(int64(n))
 	}
 	if mustSync {
 		took := int64(time.Since(start))
@@ -486,6 +514,10 @@ func (s *Storage) Stats() Stats {
 // Close syncs and closes the WAL and releases the directory lock.
 func (s *Storage) Close() error {
 	var errs []error
+	if s.zero != nil {
+		s.zero.stop()
+		s.zero = nil
+	}
 	if s.w != nil {
 		if err := s.w.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("storage: closing WAL in %s: %w", s.walDir, err))

@@ -1,0 +1,237 @@
+package storage
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/fileutil"
+	"go.etcd.io/etcd/server/v3/storage/wal"
+)
+
+// Zero-filled WAL segments.
+//
+// etcd's wal preallocates each segment with fallocate, which on ext4 (and
+// XFS) leaves its blocks as unwritten extents. An append that lands in one
+// must record the extent as written, so the fdatasync after it also commits
+// the file system's journal: one more device flush, in a journal that every
+// writer on the disk shares. An append into blocks already written needs
+// neither. On this project's test machine (ext4 on a virtual disk),
+// appending 14 KB and fdatasyncing it took 242-246 µs in a fallocated file
+// and 130-143 µs in a zero-filled one, and 333-375 µs against 196-218 µs
+// with three writers at once (BenchmarkSyncedAppend).
+//
+// etcd's file pipeline keeps the next segment ready, created and
+// preallocated, as "0.tmp" or "1.tmp" in the WAL directory, until a Save
+// that fills the current segment cuts to it: it takes the file, writes the
+// segment's first records into it and renames it to its segment name. The
+// zero filler writes zeros over that waiting file in the background, in
+// small pieces, before the cut. Each piece is written holding mu, which
+// Save holds around the WAL's append, and only once the file's name still
+// names the file the filler opened (same device and inode). A cut happens
+// only inside Save and renames the file before Save returns, so while the
+// filler holds mu and the name still matches, the WAL has not written
+// to the file, and whatever it writes later replaces the zeros. (A cut that
+// fails before its rename fails the Save, and the server stops; the file it
+// leaves is not a segment.) If etcd
+// ever names its next segment otherwise, the filler finds nothing to fill,
+// and segments are as etcd preallocates them: slower syncs, the same log.
+//
+// The first segment, and the rest of the segment that was the tail when the
+// WAL was opened, are preallocated by etcd and stay as they are.
+
+// pipelineNames are the names etcd's file pipeline gives the next segment,
+// in turn.
+var pipelineNames = [2]string{"0.tmp", "1.tmp"}
+
+// zeroPiece is how much of the waiting segment is written per hold of
+// mu: a Save that finds the filler mid-piece waits for one page-cache
+// copy of this size.
+const zeroPiece = 64 << 10
+
+// zeroFiller fills the waiting segment with zeros. Save reports what it
+// appended (grew); once every zeroEvery bytes, the filler looks for a
+// waiting segment it has not filled yet.
+type zeroFiller struct {
+	dir   string
+	log   *slog.Logger
+	every int64 // zeroEvery, or less in tests
+	piece int64 // zeroPiece, or less in tests
+	// between, if set (by tests), runs after each piece, holding nothing.
+	between func()
+	kick    chan struct{}
+	quit    chan struct{}
+	done    chan struct{}
+
+	// mu is held by Save around the WAL's append and by the filler while
+	// it writes a piece.
+	mu sync.Mutex
+
+	grown int64 // bytes appended since the last kick; Save's goroutine only
+
+	last   os.FileInfo   // the segment filled last
+	filled atomic.Uint64 // segments filled
+	failed atomic.Bool   // a write failed: no more filling (the log says why)
+}
+
+// zeroEvery is how many bytes the WAL grows between two looks for a waiting
+// segment to fill: the first look comes early in a segment, and a server
+// writing little never fills one.
+func zeroEvery() int64 { return wal.SegmentSizeBytes / 16 }
+
+func startZeroFiller(dir string, log *slog.Logger) *zeroFiller {
+	f := &zeroFiller{
+		dir: dir, log: log, every: zeroEvery(), piece: zeroPiece,
+		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+	}
+	go f.run()
+	return f
+}
+
+// grew records n bytes appended to the WAL and wakes the filler every
+// f.every bytes. Call it from Save's goroutine.
+func (f *zeroFiller) grew(n int64) {
+	f.grown += n
+	if f.grown < f.every {
+		return
+	}
+	f.grown = 0
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the filler and waits for it, abandoning a segment half filled
+// (the WAL preallocated the rest).
+func (f *zeroFiller) stop() {
+	close(f.quit)
+	<-f.done
+}
+
+func (f *zeroFiller) run() {
+	defer close(f.done)
+	for {
+		select {
+		case <-f.kick:
+		case <-f.quit:
+			return
+		}
+		if f.failed.Load() {
+			continue
+		}
+		if err := f.fillWaiting(); err != nil && !errors.Is(err, errStopped) {
+			f.failed.Store(true)
+			f.log.Warn("cannot zero-fill the next WAL segment; segments stay as the WAL preallocates them, and their syncs are slower",
+				"dir", f.dir, "err", err)
+		}
+	}
+}
+
+var errStopped = errors.New("stopped")
+
+// errTaken ends a fill whose segment the WAL took before it was done.
+var errTaken = errors.New("taken")
+
+// fillWaiting fills the segment waiting in the pipeline, if there is one
+// it has not filled.
+func (f *zeroFiller) fillWaiting() error {
+	for _, name := range pipelineNames {
+		path := filepath.Join(f.dir, name)
+		id, err := os.Stat(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if f.last != nil && os.SameFile(id, f.last) {
+			continue
+		}
+		err = f.fill(path, id)
+		if errors.Is(err, errTaken) || errors.Is(err, os.ErrNotExist) {
+			continue // cut to meanwhile, or removed by a closing WAL
+		}
+		return err
+	}
+	return nil
+}
+
+// fill writes zeros over the segment file at path, whose identity was id
+// when found, and syncs it. It keeps the file open read-only, to pace its
+// writeback and sync it; each piece is written through a descriptor opened
+// and closed holding mu, so that no descriptor of the filler has a file
+// open for writing once it may be a segment (failpoint builds look for the
+// WAL's writer among the process's descriptors, failpoint_on.go).
+func (f *zeroFiller) fill(path string, id os.FileInfo) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	opened, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(opened, id) {
+		return errTaken // replaced between the look and the open
+	}
+	start := time.Now()
+	zeros := make([]byte, f.piece)
+	w := &syncWriter{f: file}
+	for off := int64(0); off < wal.SegmentSizeBytes; off += f.piece {
+		select {
+		case <-f.quit:
+			return errStopped
+		default:
+		}
+		if err := f.write(path, id, zeros[:min(f.piece, wal.SegmentSizeBytes-off)], off); err != nil {
+			return err
+		}
+		if f.between != nil {
+			f.between()
+		}
+		// Push the zeros to disk as a snapshot's bytes are, so that the
+		// WAL's syncs never queue behind many of them.
+		w.written = min(off+f.piece, wal.SegmentSizeBytes)
+		if w.written-w.synced >= syncEvery {
+			if err := w.pace(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := fileutil.Fdatasync(file); err != nil {
+		return err
+	}
+	f.last = id
+	f.filled.Add(1)
+	f.log.Debug("zero-filled the next WAL segment", "path", path, "bytes", wal.SegmentSizeBytes, "took", time.Since(start))
+	return nil
+}
+
+// write writes zeros at off, holding mu, if path still names the file.
+func (f *zeroFiller) write(path string, id os.FileInfo, zeros []byte, off int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	file, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return errTaken
+	}
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	now, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(now, id) {
+		return errTaken
+	}
+	_, err = file.WriteAt(zeros, off)
+	return err
+}
