@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"go.etcd.io/etcd/server/v3/storage/wal"
 )
 
 // Run with: go test -tags failpoints ./internal/storage
@@ -57,11 +55,9 @@ func walEnd(t testing.TB, walDir string) (string, int64) {
 // unsynced writes: right after a sync it names the end of the last record,
 // and unsynced writes that reached the file leave it where it was.
 func TestFailpointRecordsDurableEnd(t *testing.T) {
-	old := wal.SegmentSizeBytes
 	// Above etcd's 128 KiB encoder buffer, so that unsynced records reach
 	// the file before a cut; small, so that cuts are cheap.
-	wal.SegmentSizeBytes = 256 << 10
-	t.Cleanup(func() { wal.SegmentSizeBytes = old })
+	segmentSize(t, 256<<10)
 	root := t.TempDir()
 	walDir, snapDir := filepath.Join(root, "wal"), filepath.Join(root, "snap")
 	s, _ := mustOpen(t, walDir, snapDir)

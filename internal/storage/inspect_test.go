@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"go.etcd.io/etcd/server/v3/storage/wal"
 )
 
 // readAllRecords collects every record ReadWAL delivers.
@@ -26,9 +24,7 @@ func readAllRecords(t *testing.T, walDir string) ([]WALRecord, WALEnd, error) {
 // with one snapshot recorded, and closes the storage.
 func multiSegmentLog(t *testing.T) (walDir, snapDir string) {
 	t.Helper()
-	old := wal.SegmentSizeBytes
-	wal.SegmentSizeBytes = 256 << 10
-	t.Cleanup(func() { wal.SegmentSizeBytes = old })
+	segmentSize(t, 256<<10)
 	walDir, snapDir = dirs(t)
 	s, _ := mustOpen(t, walDir, snapDir)
 	buildLog(t, s, 300, 4096, 150)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/raft/v3/raftpb"
 )
 
@@ -260,9 +259,7 @@ func truncateBy(t testing.TB, path string, n int64) {
 }
 
 func TestPurgeKeepsNewestSnapshotsAndTheirWAL(t *testing.T) {
-	old := wal.SegmentSizeBytes
-	wal.SegmentSizeBytes = 16 << 10
-	defer func() { wal.SegmentSizeBytes = old }()
+	segmentSize(t, 16<<10)
 
 	walDir, snapDir := dirs(t)
 	s, _ := mustOpen(t, walDir, snapDir)

@@ -22,6 +22,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// segmentSize makes the WAL's segments n bytes for the rest of the test.
+func segmentSize(t testing.TB, n int64) {
+	old := wal.SegmentSizeBytes
+	wal.SegmentSizeBytes = n
+	t.Cleanup(func() { wal.SegmentSizeBytes = old })
+}
+
 // testLogger sends log records to t.Log so they show only on failure or -v.
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))

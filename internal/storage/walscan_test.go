@@ -21,9 +21,7 @@ func snapList(snaps []*walpb.Snapshot) string {
 // both within the committed log and past the last HardState's commit, the
 // scan finds what etcd's reader finds, without falling back to it.
 func TestSnapshotScanMatchesEtcd(t *testing.T) {
-	old := wal.SegmentSizeBytes
-	wal.SegmentSizeBytes = 64 << 10
-	t.Cleanup(func() { wal.SegmentSizeBytes = old })
+	segmentSize(t, 64<<10)
 	walDir, snapDir := dirs(t)
 	s, _ := mustOpen(t, walDir, snapDir)
 	for i := uint64(1); i <= 6; i++ {

@@ -168,18 +168,11 @@ func (f *zeroFiller) fillWaiting() error {
 // open for writing once it may be a segment (failpoint builds look for the
 // WAL's writer among the process's descriptors, failpoint_on.go).
 func (f *zeroFiller) fill(path string, id os.FileInfo) error {
-	file, err := os.Open(path)
+	file, err := openSame(path, os.O_RDONLY, id)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	opened, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	if !os.SameFile(opened, id) {
-		return errTaken // replaced between the look and the open
-	}
 	start := time.Now()
 	zeros := make([]byte, f.piece)
 	w := &syncWriter{f: file}
@@ -217,21 +210,32 @@ func (f *zeroFiller) fill(path string, id os.FileInfo) error {
 func (f *zeroFiller) write(path string, id os.FileInfo, zeros []byte, off int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	file, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return errTaken
-	}
+	file, err := openSame(path, os.O_WRONLY, id)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	now, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	if !os.SameFile(now, id) {
-		return errTaken
-	}
 	_, err = file.WriteAt(zeros, off)
 	return err
+}
+
+// openSame opens path if it still names the file id, and fails with
+// errTaken if it names another or none.
+func openSame(path string, flag int, id os.FileInfo) (*os.File, error) {
+	file, err := os.OpenFile(path, flag, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errTaken
+	}
+	if err != nil {
+		return nil, err
+	}
+	now, err := file.Stat()
+	if err == nil && !os.SameFile(now, id) {
+		err = errTaken
+	}
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	return file, nil
 }

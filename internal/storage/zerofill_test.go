@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/raft/v3/raftpb"
 )
 
@@ -32,6 +31,18 @@ func waitingSegment(t *testing.T, walDir string) string {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// reopenAndCheck closes s, opens its directories again and checks that the
+// WAL holds want.
+func reopenAndCheck(t *testing.T, s *Storage, walDir, snapDir string, want []*raftpb.Entry) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, rec := mustOpen(t, walDir, snapDir)
+	defer s.Close()
+	checkEnts(t, rec.Entries, want)
 }
 
 // saveUntilCut saves entries from next on, one Save each, until the WAL
@@ -91,12 +102,7 @@ func TestZeroFilledSegments(t *testing.T) {
 			t.Errorf("segment %s, cut to after the filler wrote it: %d bytes in unwritten extents, want 0", tail, n)
 		}
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, rec := mustOpen(t, walDir, snapDir)
-	defer s.Close()
-	checkEnts(t, rec.Entries, want)
+	reopenAndCheck(t, s, walDir, snapDir, want)
 }
 
 // A cut that comes while the filler is mid-segment ends its fill: the WAL
@@ -127,20 +133,13 @@ func TestZeroFillStopsAtTheCut(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("fillWaiting: %v", err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, rec := mustOpen(t, walDir, snapDir)
-	defer s.Close()
-	checkEnts(t, rec.Entries, want)
+	reopenAndCheck(t, s, walDir, snapDir, want)
 }
 
 // The filler, woken after every append, races the WAL's cuts over many
 // small segments; whatever it wrote, the log reads back whole.
 func TestZeroFillRacingCutsKeepsTheLog(t *testing.T) {
-	old := wal.SegmentSizeBytes
-	wal.SegmentSizeBytes = 128 << 10
-	t.Cleanup(func() { wal.SegmentSizeBytes = old })
+	segmentSize(t, 128<<10)
 	walDir, snapDir := dirs(t)
 	s, _ := mustOpen(t, walDir, snapDir)
 	s.zero.every = 1
@@ -155,14 +154,9 @@ func TestZeroFillRacingCutsKeepsTheLog(t *testing.T) {
 	}
 	filled := s.zero.filled.Load()
 	segs := len(walSegments(t, walDir))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("%d entries, %d segments, %d filled", len(want), segs, filled)
 	if segs < 10 || filled == 0 {
 		t.Fatalf("%d segments and %d filled: the race was not run", segs, filled)
 	}
-	s, rec := mustOpen(t, walDir, snapDir)
-	defer s.Close()
-	checkEnts(t, rec.Entries, want)
+	reopenAndCheck(t, s, walDir, snapDir, want)
 }
