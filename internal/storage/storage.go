@@ -182,7 +182,12 @@ func (s *Storage) load() (*Recovered, error) {
 		rec, err = s.recover()
 	}
 	if err == nil {
-		s.zero = startZeroFiller(s.walDir, s.log)
+		if helps, fs := zeroFillHelps(s.walDir); helps || zeroFillAlways {
+			s.zero = startZeroFiller(s.walDir, s.log)
+			s.log.Debug("zero-filling WAL segments ahead of the log", "dir", s.walDir, "fs", fs)
+		} else {
+			s.log.Debug("not zero-filling WAL segments: the file system leaves no unwritten extents", "dir", s.walDir, "fs", fs)
+		}
 	}
 	return rec, err
 }

@@ -19,6 +19,8 @@ func TestMain(m *testing.M) {
 	// Small preallocated segments keep the tests' disk use low; tests that
 	// need several segments shrink it further.
 	wal.SegmentSizeBytes = 1 << 20
+	// The zero filler runs on every file system, so that its tests do.
+	zeroFillAlways = true
 	os.Exit(m.Run())
 }
 

@@ -127,3 +127,29 @@ func BenchmarkSyncedAppend(b *testing.B) {
 		}
 	}
 }
+
+// The filler runs on ext4 and XFS and nowhere else: on tmpfs (or a
+// copy-on-write file system) its zeros would buy nothing.
+func TestZeroFillOnlyWhereItHelps(t *testing.T) {
+	checked := 0
+	for _, dir := range []string{t.TempDir(), "/dev/shm"} {
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			t.Logf("%s: %v", dir, err)
+			continue
+		}
+		want := map[uint64]bool{unix.EXT4_SUPER_MAGIC: true, unix.XFS_SUPER_MAGIC: true, unix.TMPFS_MAGIC: false}
+		w, known := want[uint64(st.Type)]
+		if !known {
+			t.Logf("%s: file system 0x%x is neither ext4, XFS nor tmpfs", dir, st.Type)
+			continue
+		}
+		checked++
+		if got, fs := zeroFillHelps(dir); got != w {
+			t.Errorf("zeroFillHelps(%s) = %v (%s), want %v", dir, got, fs, w)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no directory on ext4, XFS or tmpfs to check")
+	}
+}
