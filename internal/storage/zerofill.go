@@ -34,12 +34,12 @@ import (
 // Save holds around the WAL's append, and only once the file's name still
 // names the file the filler opened (same device and inode). A cut happens
 // only inside Save and renames the file before Save returns, so while the
-// filler holds mu and the name still matches, the WAL has not written
-// to the file, and whatever it writes later replaces the zeros. (A cut that
-// fails before its rename fails the Save, and the server stops; the file it
-// leaves is not a segment.) If etcd
-// ever names its next segment otherwise, the filler finds nothing to fill,
-// and segments are as etcd preallocates them: slower syncs, the same log.
+// filler holds mu and the name still matches, the WAL has not written to
+// the file, and whatever it writes later replaces the zeros. (A cut that
+// fails before its rename fails the Save, and the server stops; the file
+// it leaves is not a segment.) If etcd ever names its next segment
+// otherwise, the filler finds nothing to fill, and segments are as etcd
+// preallocates them: slower syncs, the same log.
 //
 // The first segment, and the rest of the segment that was the tail when the
 // WAL was opened, are preallocated by etcd and stay as they are.
