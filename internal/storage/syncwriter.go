@@ -30,15 +30,23 @@ type syncWriter struct {
 
 func (w *syncWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
-	w.written += int64(n)
 	if err != nil {
+		w.written += int64(n)
 		return n, err
 	}
-	if w.written-w.synced >= syncEvery {
-		if err := w.pace(); err != nil {
-			return n, err
-		}
-		w.syncs++
+	return n, w.wrote(int64(n))
+}
+
+// wrote counts n more bytes written to the file, by Write or by its
+// caller, and pushes them to disk once syncEvery bytes have gathered.
+func (w *syncWriter) wrote(n int64) error {
+	w.written += n
+	if w.written-w.synced < syncEvery {
+		return nil
 	}
-	return n, nil
+	if err := w.pace(); err != nil {
+		return err
+	}
+	w.syncs++
+	return nil
 }

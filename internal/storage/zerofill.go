@@ -82,7 +82,7 @@ type zeroFiller struct {
 
 	last   os.FileInfo   // the segment filled last
 	filled atomic.Uint64 // segments filled
-	failed atomic.Bool   // a write failed: no more filling (the log says why)
+	failed bool          // a write failed: no more filling (the log says why); run's only
 }
 
 // zeroEvery is how many bytes the WAL grows between two looks for a waiting
@@ -128,11 +128,11 @@ func (f *zeroFiller) run() {
 		case <-f.quit:
 			return
 		}
-		if f.failed.Load() {
+		if f.failed {
 			continue
 		}
 		if err := f.fillWaiting(); err != nil && !errors.Is(err, errStopped) {
-			f.failed.Store(true)
+			f.failed = true
 			f.log.Warn("cannot zero-fill the next WAL segment; segments stay as the WAL preallocates them, and their syncs are slower",
 				"dir", f.dir, "err", err)
 		}
@@ -160,7 +160,7 @@ func (f *zeroFiller) fillWaiting() error {
 			continue
 		}
 		err = f.fill(path, id)
-		if errors.Is(err, errTaken) || errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, errTaken) {
 			continue // cut to meanwhile, or removed by a closing WAL
 		}
 		return err
@@ -189,7 +189,8 @@ func (f *zeroFiller) fill(path string, id os.FileInfo) error {
 			return errStopped
 		default:
 		}
-		if err := f.write(path, id, zeros[:min(f.piece, wal.SegmentSizeBytes-off)], off); err != nil {
+		piece := zeros[:min(f.piece, wal.SegmentSizeBytes-off)]
+		if err := f.write(path, id, piece, off); err != nil {
 			return err
 		}
 		if f.between != nil {
@@ -197,11 +198,8 @@ func (f *zeroFiller) fill(path string, id os.FileInfo) error {
 		}
 		// Push the zeros to disk as a snapshot's bytes are, so that the
 		// WAL's syncs never queue behind many of them.
-		w.written = min(off+f.piece, wal.SegmentSizeBytes)
-		if w.written-w.synced >= syncEvery {
-			if err := w.pace(); err != nil {
-				return err
-			}
+		if err := w.wrote(int64(len(piece))); err != nil {
+			return err
 		}
 	}
 	if err := fileutil.Fdatasync(file); err != nil {
