@@ -7,9 +7,7 @@ package storage
 // keeps its files private, so the end is found from outside: the newest
 // *.wal segment, the descriptor of this process that has it open for
 // writing (found once in /proc/self/fd by device and inode, then reused
-// while it stays valid), and that descriptor's offset, read with
-// lseek(fd, 0, SEEK_CUR) — the same number /proc/self/fdinfo shows as
-// "pos", in one syscall and without parsing.
+// while it stays valid), and that descriptor's offset (walwriter_linux.go).
 //
 // The offset is exact only right after a sync: etcd's encoder buffers
 // records in user space (up to 128 KiB) and flushes the buffer to the file
@@ -18,9 +16,11 @@ package storage
 // offset may run ahead (a full buffer is written out unsynced), which is why
 // only synced writes are recorded.
 //
-// Every call runs on the goroutine that calls Save (raftnode's raft loop),
-// which is also the only one that moves the tail's offset, so the offset
-// cannot change while it is read.
+// Every call runs on the goroutine that calls Save (raftnode's append
+// goroutine), the only one that moves the tail's offset, so the offset
+// cannot change while it is read. Where the zero filler runs, every call is
+// made holding its lock (Storage.writeWAL), so the descriptor the filler
+// opens for a moment to write zeros is never seen as a second writer.
 
 import (
 	"bytes"
@@ -99,11 +99,7 @@ func (m *syncMark) cachedPos() (int64, error) {
 	if m.fd < 0 {
 		return 0, errors.New("no cached descriptor")
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(m.fd, &st); err != nil {
-		return 0, err
-	}
-	if uint64(st.Dev) != m.dev || uint64(st.Ino) != m.ino {
+	if !writes(m.fd, m.dev, m.ino) {
 		return 0, errors.New("descriptor reused")
 	}
 	return unix.Seek(m.fd, 0, io.SeekCurrent)
@@ -140,38 +136,6 @@ func (m *syncMark) locate(walDir string) (string, int64, error) {
 		return "", 0, fmt.Errorf("%s: offset of descriptor %d: %w", seg, fd, err)
 	}
 	return name, pos, nil
-}
-
-// writerFD finds this process's descriptor that has the file dev/ino open
-// for writing (the offline tools' readers open segments read-only).
-func writerFD(dev, ino uint64) (int, error) {
-	des, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1, err
-	}
-	found := -1
-	for _, de := range des {
-		fd, err := strconv.Atoi(de.Name())
-		if err != nil {
-			continue
-		}
-		var st unix.Stat_t
-		if unix.Fstat(fd, &st) != nil || uint64(st.Dev) != dev || uint64(st.Ino) != ino {
-			continue // closed since the listing, or another file
-		}
-		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-		if err != nil || fl&unix.O_ACCMODE == unix.O_RDONLY {
-			continue
-		}
-		if found >= 0 {
-			return -1, fmt.Errorf("descriptors %d and %d both write it", found, fd)
-		}
-		found = fd
-	}
-	if found < 0 {
-		return -1, errors.New("no descriptor of this process writes it")
-	}
-	return found, nil
 }
 
 // sideRecord is the fixed size of the side file's content: the line,

@@ -13,8 +13,9 @@
 // file it synced and counted in Stats.SlowSyncs.
 //
 // The next WAL segment is written full of zeros before the WAL cuts to it,
-// so that appends land in written blocks and their syncs commit no file
-// system journal (zerofill.go).
+// and so is the rest of the segment it writes when it opens, ahead of its
+// writes, so that appends land in written blocks and their syncs commit no
+// file system journal (zerofill.go, zerotail.go).
 //
 // Snapshot files are written and read as streams, and synced as they are
 // written so that a large one never queues the disk ahead of the WAL. The
@@ -183,7 +184,7 @@ func (s *Storage) load() (*Recovered, error) {
 	}
 	if err == nil {
 		if helps, fs := zeroFillHelps(s.walDir); helps || zeroFillAlways {
-			s.zero = startZeroFiller(s.walDir, s.log)
+			s.zero = startZeroFiller(s.walDir, s.log, zeroTailAfter)
 			s.log.Debug("zero-filling WAL segments ahead of the log", "dir", s.walDir, "fs", fs)
 		} else {
 			s.log.Debug("not zero-filling WAL segments: the file system leaves no unwritten extents", "dir", s.walDir, "fs", fs)
@@ -368,16 +369,7 @@ func (s *Storage) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 	}
 	mustSync := raft.MustSync(hs, s.prevHS, len(ents))
 	start := time.Now()
-	if s.zero != nil {
-		// A Save may cut to the next segment, which the filler may be
-		// writing zeros over (see zerofill.go).
-		s.zero.mu.Lock()
-	}
-	err := s.w.Save(hs, ents)
-	if s.zero != nil {
-		s.zero.mu.Unlock()
-	}
-	if err != nil {
+	if err := s.writeWAL(mustSync, func() error { return s.w.Save(hs, ents) }); err != nil {
 		return fmt.Errorf("storage: WAL append in %s: %w", s.walDir, err)
 	}
 	if !raft.IsEmptyHardState(hs) {
@@ -401,7 +393,22 @@ func (s *Storage) Save(hs *raftpb.HardState, ents []*raftpb.Entry) error {
 		s.fsyncs.Add(1)
 		s.noteSync("WAL append", func() string { return walTail(s.walDir) }, time.Duration(took))
 	}
-	noteSynced(s.walDir, mustSync)
+	return nil
+}
+
+// writeWAL runs write, which writes to the WAL, holding the zero filler's
+// lock: the filler writes zeros ahead of the WAL in the segment it is
+// writing and in the one it may cut to (zerofill.go, zerotail.go). synced
+// says the write was fsynced, for the failpoints build (noteSynced).
+func (s *Storage) writeWAL(synced bool, write func() error) error {
+	if s.zero != nil {
+		s.zero.mu.Lock()
+		defer s.zero.mu.Unlock()
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	noteSynced(s.walDir, synced)
 	return nil
 }
 
@@ -475,14 +482,13 @@ func (s *Storage) installSnapFile(f *os.File, tmp, final string) error {
 func (s *Storage) RecordSnapshot(meta SnapshotMeta) error {
 	ws := &walpb.Snapshot{Index: new(meta.Index), Term: new(meta.Term), ConfState: confStateOrEmpty(meta.ConfState)}
 	start := time.Now()
-	if err := s.w.SaveSnapshot(ws); err != nil {
+	if err := s.writeWAL(true, func() error { return s.w.SaveSnapshot(ws) }); err != nil {
 		return fmt.Errorf("storage: recording snapshot %d in the WAL in %s: %w", meta.Index, s.walDir, err)
 	}
 	s.noteSync("WAL snapshot record", func() string { return walTail(s.walDir) }, time.Since(start))
 	s.fsyncs.Add(1)
 	s.recorded[[2]uint64{meta.Term, meta.Index}] = true
 	s.recordedIndex = max(s.recordedIndex, meta.Index)
-	noteSynced(s.walDir, true)
 	return nil
 }
 

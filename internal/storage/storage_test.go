@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/raft/v3/raftpb"
@@ -21,6 +22,8 @@ func TestMain(m *testing.M) {
 	wal.SegmentSizeBytes = 1 << 20
 	// The zero filler runs on every file system, so that its tests do.
 	zeroFillAlways = true
+	// The tail is filled when a test asks (fillTail), not on a timer.
+	zeroTailAfter = time.Hour
 	os.Exit(m.Run())
 }
 

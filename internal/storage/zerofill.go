@@ -41,8 +41,9 @@ import (
 // otherwise, the filler finds nothing to fill, and segments are as etcd
 // preallocates them: slower syncs, the same log.
 //
-// The first segment, and the rest of the segment that was the tail when the
-// WAL was opened, are preallocated by etcd and stay as they are.
+// The segment the WAL is writing when it is created or opened (etcd
+// preallocates the rest of it anew at every open) is filled too, ahead of
+// the WAL's own writes: see zerotail.go.
 //
 // The filler runs only where it helps (zeroFillHelps: ext4 and XFS on
 // Linux), or where tests ask for it (zeroFillAlways).
@@ -68,6 +69,9 @@ type zeroFiller struct {
 	log   *slog.Logger
 	every int64 // zeroEvery, or less in tests
 	piece int64 // zeroPiece, or less in tests
+	// margin is how far beyond the WAL's offset the tail's zeros start
+	// (tailMargin, or less in tests).
+	margin int64
 	// between, if set (by tests), runs after each piece, holding nothing.
 	between func()
 	kick    chan struct{}
@@ -80,9 +84,11 @@ type zeroFiller struct {
 
 	grown int64 // bytes appended since the last kick; Save's goroutine only
 
-	last   os.FileInfo   // the segment filled last
-	filled atomic.Uint64 // segments filled
-	failed bool          // a write failed: no more filling (the log says why); run's only
+	last     os.FileInfo   // the waiting segment filled last
+	filled   atomic.Uint64 // waiting segments filled
+	lastTail os.FileInfo   // the tail segment filled (or given up on) last
+	tails    atomic.Uint64 // tail segments filled
+	failed   bool          // a write failed: no more filling (the log says why); run's only
 }
 
 // zeroEvery is how many bytes the WAL grows between two looks for a waiting
@@ -90,12 +96,14 @@ type zeroFiller struct {
 // writing little never fills one.
 func zeroEvery() int64 { return wal.SegmentSizeBytes / 16 }
 
-func startZeroFiller(dir string, log *slog.Logger) *zeroFiller {
+// startZeroFiller starts the filler of the WAL in dir. It first fills the
+// tail segment after tailAfter, and the waiting one every zeroEvery bytes.
+func startZeroFiller(dir string, log *slog.Logger, tailAfter time.Duration) *zeroFiller {
 	f := &zeroFiller{
-		dir: dir, log: log, every: zeroEvery(), piece: zeroPiece,
+		dir: dir, log: log, every: zeroEvery(), piece: zeroPiece, margin: tailMargin,
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 	}
-	go f.run()
+	go f.run(tailAfter)
 	return f
 }
 
@@ -120,10 +128,15 @@ func (f *zeroFiller) stop() {
 	<-f.done
 }
 
-func (f *zeroFiller) run() {
+func (f *zeroFiller) run(tailAfter time.Duration) {
 	defer close(f.done)
+	start := time.NewTimer(tailAfter)
+	defer start.Stop()
 	for {
+		tailOnly := false
 		select {
+		case <-start.C:
+			tailOnly = true
 		case <-f.kick:
 		case <-f.quit:
 			return
@@ -131,9 +144,13 @@ func (f *zeroFiller) run() {
 		if f.failed {
 			continue
 		}
-		if err := f.fillWaiting(); err != nil && !errors.Is(err, errStopped) {
+		err := f.fillTail()
+		if err == nil && !tailOnly {
+			err = f.fillWaiting()
+		}
+		if err != nil && !errors.Is(err, errStopped) {
 			f.failed = true
-			f.log.Warn("cannot zero-fill the next WAL segment; segments stay as the WAL preallocates them, and their syncs are slower",
+			f.log.Warn("cannot zero-fill WAL segments; segments stay as the WAL preallocates them, and their syncs are slower",
 				"dir", f.dir, "err", err)
 		}
 	}
@@ -159,22 +176,31 @@ func (f *zeroFiller) fillWaiting() error {
 		if f.last != nil && os.SameFile(id, f.last) {
 			continue
 		}
-		err = f.fill(path, id)
+		err = f.fill(path, id, fromStart)
 		if errors.Is(err, errTaken) {
 			continue // cut to meanwhile, or removed by a closing WAL
+		}
+		if err == nil {
+			f.last = id
+			f.filled.Add(1)
 		}
 		return err
 	}
 	return nil
 }
 
+// fromStart is the floor of a waiting segment: the WAL has not written it.
+func fromStart() (int64, error) { return 0, nil }
+
 // fill writes zeros over the segment file at path, whose identity was id
-// when found, and syncs it. It keeps the file open read-only, to pace its
-// writeback and sync it; each piece is written through a descriptor opened
-// and closed holding mu, so that no descriptor of the filler has a file
-// open for writing once it may be a segment (failpoint builds look for the
-// WAL's writer among the process's descriptors, failpoint_on.go).
-func (f *zeroFiller) fill(path string, id os.FileInfo) error {
+// when found, up to the segment size, and syncs it. Each piece is written
+// holding mu, at or beyond the offset floor returns then (rounded up to a
+// whole piece), or not at all if floor fails. It keeps the file open
+// read-only, to pace its writeback and sync it; each piece is written
+// through a descriptor opened and closed holding mu, so that no descriptor
+// of the filler has a file open for writing once it may be a segment
+// (writerFD looks for the WAL's writer among the process's descriptors).
+func (f *zeroFiller) fill(path string, id os.FileInfo, floor func() (int64, error)) error {
 	file, err := openSame(path, os.O_RDONLY, id)
 	if err != nil {
 		return err
@@ -183,45 +209,59 @@ func (f *zeroFiller) fill(path string, id os.FileInfo) error {
 	start := time.Now()
 	zeros := make([]byte, f.piece)
 	w := &syncWriter{f: file}
-	for off := int64(0); off < wal.SegmentSizeBytes; off += f.piece {
+	for off := int64(0); off < wal.SegmentSizeBytes; {
 		select {
 		case <-f.quit:
 			return errStopped
 		default:
 		}
-		piece := zeros[:min(f.piece, wal.SegmentSizeBytes-off)]
-		if err := f.write(path, id, piece, off); err != nil {
+		next, err := f.write(path, id, zeros, off, floor)
+		if err != nil {
 			return err
 		}
 		if f.between != nil {
 			f.between()
 		}
 		// Push the zeros to disk as a snapshot's bytes are, so that the
-		// WAL's syncs never queue behind many of them.
-		if err := w.wrote(int64(len(piece))); err != nil {
+		// WAL's syncs never queue behind many of them. (Where the floor
+		// skipped ahead, the range also covers what the WAL wrote there,
+		// which its own fdatasync writes out anyway.)
+		if err := w.wrote(next - off); err != nil {
 			return err
 		}
+		off = next
 	}
 	if err := fileutil.Fdatasync(file); err != nil {
 		return err
 	}
-	f.last = id
-	f.filled.Add(1)
-	f.log.Debug("zero-filled the next WAL segment", "path", path, "bytes", wal.SegmentSizeBytes, "took", time.Since(start))
+	f.log.Debug("zero-filled a WAL segment", "path", path, "bytes", wal.SegmentSizeBytes, "took", time.Since(start))
 	return nil
 }
 
-// write writes zeros at off, holding mu, if path still names the file.
-func (f *zeroFiller) write(path string, id os.FileInfo, zeros []byte, off int64) error {
+// write writes one piece of zeros at off, or at floor's offset rounded up
+// to a whole piece if that is beyond off, holding mu, if path still names
+// the file; it returns the offset after the piece (the segment size once
+// the floor has reached it).
+func (f *zeroFiller) write(path string, id os.FileInfo, zeros []byte, off int64, floor func() (int64, error)) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	lo, err := floor()
+	if err != nil {
+		return off, err
+	}
+	if lo > off {
+		off = (lo + f.piece - 1) / f.piece * f.piece
+	}
+	if off >= wal.SegmentSizeBytes {
+		return wal.SegmentSizeBytes, nil
+	}
 	file, err := openSame(path, os.O_WRONLY, id)
 	if err != nil {
-		return err
+		return off, err
 	}
 	defer file.Close()
-	_, err = file.WriteAt(zeros, off)
-	return err
+	n, err := file.WriteAt(zeros[:min(f.piece, wal.SegmentSizeBytes-off)], off)
+	return off + int64(n), err
 }
 
 // openSame opens path if it still names the file id, and fails with
