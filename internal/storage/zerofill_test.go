@@ -108,6 +108,21 @@ func TestZeroFilledSegments(t *testing.T) {
 	reopenAndCheck(t, s, walDir, snapDir, want)
 }
 
+// pauseAfterFirstPiece makes the filler stop after its first piece, and
+// close paused, until resume is closed.
+func pauseAfterFirstPiece(f *zeroFiller) (paused, resume chan struct{}) {
+	paused, resume = make(chan struct{}), make(chan struct{})
+	first := true
+	f.between = func() {
+		if first {
+			first = false
+			close(paused)
+			<-resume
+		}
+	}
+	return paused, resume
+}
+
 // A cut that comes while the filler is mid-segment ends its fill: the WAL
 // writes the segment, and no zeros land on what it wrote.
 func TestZeroFillStopsAtTheCut(t *testing.T) {
@@ -115,15 +130,7 @@ func TestZeroFillStopsAtTheCut(t *testing.T) {
 	s, _ := mustOpen(t, walDir, snapDir)
 	s.zero.every = math.MaxInt64 // no fills but the test's own
 	s.zero.piece = 4 << 10
-	paused, resume := make(chan struct{}), make(chan struct{})
-	first := true
-	s.zero.between = func() {
-		if first {
-			first = false
-			close(paused)
-			<-resume
-		}
-	}
+	paused, resume := pauseAfterFirstPiece(s.zero)
 	waitingSegment(t, walDir)
 	done := make(chan error, 1)
 	go func() { done <- s.zero.fillWaiting() }()

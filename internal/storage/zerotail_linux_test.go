@@ -86,15 +86,7 @@ func TestZeroTailStaysAheadOfTheLog(t *testing.T) {
 	walDir, snapDir := dirs(t)
 	s, _ := mustOpen(t, walDir, snapDir)
 	s.zero.every = math.MaxInt64
-	paused, resume := make(chan struct{}), make(chan struct{})
-	first := true
-	s.zero.between = func() {
-		if first {
-			first = false
-			close(paused)
-			<-resume
-		}
-	}
+	paused, resume := pauseAfterFirstPiece(s.zero)
 	want := mkEnts(1, 4, 1, 16<<10)
 	saveEach(t, s, want)
 	done := make(chan error, 1)
