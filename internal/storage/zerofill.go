@@ -61,9 +61,10 @@ var pipelineNames = [2]string{"0.tmp", "1.tmp"}
 // copy of this size.
 const zeroPiece = 64 << 10
 
-// zeroFiller fills the waiting segment with zeros. Save reports what it
-// appended (grew); once every zeroEvery bytes, the filler looks for a
-// waiting segment it has not filled yet.
+// zeroFiller fills the waiting segment, and the rest of the tail segment,
+// with zeros. Save reports what it appended (grew); once every zeroEvery
+// bytes, the filler looks for a tail or a waiting segment it has not
+// filled yet.
 type zeroFiller struct {
 	dir   string
 	log   *slog.Logger
@@ -78,8 +79,8 @@ type zeroFiller struct {
 	quit    chan struct{}
 	done    chan struct{}
 
-	// mu is held by Save around the WAL's append and by the filler while
-	// it writes a piece.
+	// mu is held around every WAL write (Storage.writeWAL) and by the
+	// filler while it writes a piece.
 	mu sync.Mutex
 
 	grown int64 // bytes appended since the last kick; Save's goroutine only
