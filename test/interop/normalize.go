@@ -63,6 +63,9 @@ var (
 	ownerLine = regexp.MustCompile(`^ephemeralOwner = (0x[0-9a-fA-F]+)$`)
 	// WatchedEvent.toString() of the 3.8 client.
 	eventLine = regexp.MustCompile(`^WatchedEvent state:(\S+) type:(\S+) path:(.*)$`)
+	// One of the two writes zkCli.sh's watcher makes per event
+	// (ZooKeeperMain.printMessage: a line break, the text, a line break).
+	watcherWrite = regexp.MustCompile(`\n(WATCHER::|WatchedEvent state:[^\n]*)\n`)
 )
 
 // noise reports lines that come from the JVM or logging, not from zkCli.sh.
@@ -89,14 +92,20 @@ func noise(line string) bool {
 //     before the first command (connection banner) and the one after the
 //     last (quit) are dropped. A marker count that does not match the
 //     commands (zkCli.sh died or hung) is an error.
-//  2. Blank lines, "WATCHER::" lines and JVM/logging noise (SLF4J:, JVM
-//     warnings) are dropped: they are not server behaviour.
-//  3. "WatchedEvent ..." lines are moved out of the blocks into Events, in
-//     arrival order, because zkCli.sh prints them from its event thread and
-//     they can land before or after the next command's output. Session state
-//     events without a path (type:None with state SyncConnected or Closed)
-//     are dropped: their timing is the client's. Any other state change
-//     (Disconnected, Expired) is kept, as it means the server misbehaved.
+//  2. Blank lines and JVM/logging noise (SLF4J:, JVM warnings) are
+//     dropped: they are not server behaviour.
+//  3. Watch events are moved out of the blocks into Events, in arrival
+//     order, because zkCli.sh prints them from its event thread and they
+//     can land before, after or inside the next command's output. Its
+//     watcher makes two writes, "\nWATCHER::\n" and "\nWatchedEvent ...\n",
+//     each whole, and they can fall between two writes of a command that
+//     prints a line in pieces (ls prints "[", each child, then "]"). So
+//     both are cut out of the raw output before it is split into lines,
+//     leading line break included, which joins an interrupted line again.
+//     Session state events without a path (type:None with state
+//     SyncConnected or Closed) are dropped: their timing is the client's.
+//     Any other state change (Disconnected, Expired) is kept, as it means
+//     the server misbehaved.
 //  4. ctime/mtime values become <TIME>.
 //  5. cZxid/mZxid/pZxid values become Z1, Z2, ... numbered by first
 //     appearance in the transcript, so equal zxids stay equal and distinct
@@ -112,10 +121,10 @@ func noise(line string) bool {
 // Everything else — sequence numbers, versions, data lengths, children,
 // ACLs, digests, error messages — is compared as printed.
 func Normalize(raw string, commands []string, addr string) (Transcript, error) {
-	lines := strings.Split(strings.ReplaceAll(raw, "\r\n", "\n"), "\n")
+	raw, events := cutEvents("\n"+strings.ReplaceAll(raw, "\r\n", "\n"), addr)
+	lines := strings.Split(raw, "\n")
 	var blocks [][]string
 	var cur []string
-	var events []string
 	started := false
 	zxids := newNamer("Z")
 	sessions := newNamer("S")
@@ -129,18 +138,11 @@ func Normalize(raw string, commands []string, addr string) (Transcript, error) {
 			cur = nil
 			continue
 		}
-		if line == "" || line == "WATCHER::" || noise(line) {
+		if line == "" || noise(line) {
 			continue
 		}
 		if addr != "" {
 			line = strings.ReplaceAll(line, addr, "<SERVER>")
-		}
-		if m := eventLine.FindStringSubmatch(line); m != nil {
-			if m[2] == "None" && (m[1] == "SyncConnected" || m[1] == "Closed") {
-				continue
-			}
-			events = append(events, line)
-			continue
 		}
 		if !started {
 			continue // connection banner
@@ -168,6 +170,25 @@ func Normalize(raw string, commands []string, addr string) (Transcript, error) {
 		tr.Steps = append(tr.Steps, Step{Command: c, Output: sortWhoAmI(c, blocks[i])})
 	}
 	return tr, nil
+}
+
+// cutEvents removes zkCli.sh's watcher output from raw (rule 3) and returns
+// what is left and the events worth comparing, in arrival order.
+func cutEvents(raw, addr string) (string, []string) {
+	var events []string
+	raw = watcherWrite.ReplaceAllStringFunc(raw, func(w string) string {
+		line := strings.TrimSpace(w)
+		m := eventLine.FindStringSubmatch(line)
+		if m == nil || m[2] == "None" && (m[1] == "SyncConnected" || m[1] == "Closed") {
+			return ""
+		}
+		if addr != "" {
+			line = strings.ReplaceAll(line, addr, "<SERVER>")
+		}
+		events = append(events, line)
+		return ""
+	})
+	return raw, events
 }
 
 // sortWhoAmI sorts the identities whoami prints. ZooKeeper keeps a

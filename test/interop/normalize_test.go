@@ -85,11 +85,15 @@ func TestNormalize(t *testing.T) {
 			name: "events leave their block, in arrival order; state changes kept",
 			raw: zkCliOutput(
 				Marker,
+				"",
 				"WATCHER::",
+				"",
 				"WatchedEvent state:SyncConnected type:NodeCreated path:/a",
 				"Created /a",
 				Marker,
+				"",
 				"WatchedEvent state:Disconnected type:None path:null",
+				"",
 				"WatchedEvent state:SyncConnected type:NodeDeleted path:/a",
 				Marker,
 			),
@@ -101,6 +105,21 @@ func TestNormalize(t *testing.T) {
 					"WatchedEvent state:Disconnected type:None path:null",
 					"WatchedEvent state:SyncConnected type:NodeDeleted path:/a",
 				},
+			},
+		},
+		{
+			// ls prints "[", each child and "]\n" as separate writes; the
+			// watcher's two writes can land between any of them.
+			name: "watcher output inside a line is cut out and the line joined",
+			raw: Marker + "\n[" +
+				"\nWATCHER::\n" + "\nWatchedEvent state:SyncConnected type:None path:null\n" +
+				"zookeeper]\n" + Marker + "\n[a" +
+				"\nWATCHER::\n" + ", b" + "\nWatchedEvent state:SyncConnected type:NodeChildrenChanged path:/\n" +
+				", zookeeper]\n" + Marker + "\n",
+			cmds: []string{"ls /", "ls -w /"},
+			want: Transcript{
+				Steps:  []Step{{"ls /", []string{"[zookeeper]"}}, {"ls -w /", []string{"[a, b, zookeeper]"}}},
+				Events: []string{"WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/"},
 			},
 		},
 		{
