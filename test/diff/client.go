@@ -146,9 +146,7 @@ func (c *Client) sendXid(xid int32, op proto.OpCode, body proto.Record, quiet bo
 	}
 	c.line("%s", desc)
 	if err := c.conn.Send(xid, op, body, writeTimeout); err != nil {
-		r := closedReason(err)
-		c.line("! send failed: %s", r)
-		c.kill(r, err)
+		c.sendFailed(err)
 		return
 	}
 	c.pending = append(c.pending, pendingReq{xid: xid, op: op, quiet: quiet})
@@ -201,10 +199,24 @@ func (c *Client) sendBytes(desc string, b []byte) {
 	}
 	c.line("> raw %s (%d bytes)", desc, len(b))
 	if err := c.conn.WriteRaw(b, writeTimeout); err != nil {
-		r := closedReason(err)
-		c.line("! send failed: %s", r)
-		c.kill(r, err)
+		c.sendFailed(err)
 	}
+}
+
+// sendFailed records a failed write. A server that closes the connection
+// (an oversized frame, a bad handshake) may do so while the client is
+// still writing, or after: which one the client sees is timing, not
+// behaviour (a 1 MiB frame fills the socket buffers, and a fast server
+// closes before the client has written it all). So a write that finds the
+// connection closed is recorded as a read that does, "< closed".
+func (c *Client) sendFailed(err error) {
+	r := closedReason(err)
+	if r == "closed" {
+		c.line("< closed")
+	} else {
+		c.line("! send failed: %s", r)
+	}
+	c.kill(r, err)
 }
 
 // readOne reads and records one packet. It returns false when the
