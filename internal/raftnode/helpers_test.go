@@ -194,6 +194,21 @@ func proposeWait(t testing.TB, n *Node, sm *listSM, data string) {
 	}
 }
 
+// proposeConcurrently has workers proposers each propose per entries
+// ("w<k>-<i>"), in order, each waiting for its entry to be applied.
+func proposeConcurrently(t testing.TB, n *Node, sm *listSM, workers, per int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for _, p := range payloads(fmt.Sprintf("w%d", w), per) {
+				proposeWait(t, n, sm, p)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func mustStart(t testing.TB, cfg Config, sm StateMachine) *Node {
 	t.Helper()
 	n, err := Start(cfg, sm)

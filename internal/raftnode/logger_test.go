@@ -2,7 +2,6 @@ package raftnode
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -49,15 +48,7 @@ func TestRoutineRaftInfoLoggedAtDebug(t *testing.T) {
 	defer n.Stop()
 
 	const workers, per = 16, 50
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for _, p := range payloads(fmt.Sprintf("w%d", w), per) {
-				proposeWait(t, n, sm, p)
-			}
-		})
-	}
-	wg.Wait()
+	proposeConcurrently(t, n, sm, workers, per)
 	if got := h.count(slog.LevelInfo); got != 0 {
 		t.Errorf("%d reports of entries missing from the unstable log at info level, want none", got)
 	}

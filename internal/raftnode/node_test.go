@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,15 +86,7 @@ func TestProposeAppliedInOrder(t *testing.T) {
 
 	// Concurrent proposers: every entry applied once, each proposer's in order.
 	const workers, per = 4, 50
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for _, p := range payloads(fmt.Sprintf("w%d", w), per) {
-				proposeWait(t, n, sm, p)
-			}
-		})
-	}
-	wg.Wait()
+	proposeConcurrently(t, n, sm, workers, per)
 	got := sm.data()[len(seq):]
 	if len(got) != workers*per {
 		t.Fatalf("got %d concurrent entries applied, want %d", len(got), workers*per)
