@@ -14,8 +14,8 @@
 //
 // The next WAL segment is written full of zeros before the WAL cuts to it,
 // and so is the rest of the segment it writes when it opens, ahead of its
-// writes, so that appends land in written blocks and their syncs commit no
-// file system journal (zerofill.go, zerotail.go).
+// writes, so that appends land in written blocks and their syncs write no
+// file system metadata (zerofill.go, zerotail.go).
 //
 // Snapshot files are written and read as streams, and synced as they are
 // written so that a large one never queues the disk ahead of the WAL. The
