@@ -180,9 +180,11 @@ func profile(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cpu0, wall0 := processCPU(), time.Now()
+	cpu0, cpuKnown := processCPU()
+	wall0 := time.Now()
 	werr := <-exited
-	cpu, wall := processCPU()-cpu0, time.Since(wall0)
+	cpu1, _ := processCPU()
+	cpu, wall := cpu1-cpu0, time.Since(wall0)
 	pprof.StopCPUProfile()
 	if err := stopTrace(); err != nil {
 		return err
@@ -193,8 +195,12 @@ func profile(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 	if werr != nil {
 		return fmt.Errorf("load generator: %v", werr)
 	}
-	fmt.Fprintf(stderr, "profile: wrote %s (server only, %v of load); server CPU %.2fs in %.2fs (%.2f cores)\n",
-		f.out, c.Duration, cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds())
+	if cpuKnown {
+		fmt.Fprintf(stderr, "profile: wrote %s (server only, %v of load); server CPU %.2fs in %.2fs (%.2f cores)\n",
+			f.out, c.Duration, cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds())
+	} else {
+		fmt.Fprintf(stderr, "profile: wrote %s (server only, %v of load)\n", f.out, c.Duration)
+	}
 	if f.heap != "" {
 		if err := writeHeap(f.heap); err != nil {
 			return err
@@ -228,15 +234,6 @@ func startTrace(path string) (func() error, error) {
 		trace.Stop()
 		return tf.Close()
 	}, nil
-}
-
-// processCPU is the user and system CPU time this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // writeHeap writes the heap profile after a collection, so in-use figures

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -272,7 +271,7 @@ func removeStaleChains(t testing.TB) {
 		}
 		pidText, _, _ := strings.Cut(strings.TrimPrefix(chain, chainPrefix), "-")
 		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		if err != nil || pid <= 0 || !processGone(pid) {
 			continue // not ours, or its process still runs
 		}
 		var errs []error

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -94,13 +93,6 @@ func requireZooKeeper(t *testing.T) {
 	if _, _, err := zooKeeperCommand(); err != nil {
 		MissingTool(t, "%v; %s", err, zooKeeperInstall)
 	}
-}
-
-// processGone reports whether pid no longer exists. The harness reaps its
-// children, so a stopped server's pid must be gone, not a zombie.
-func processGone(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return errors.Is(err, syscall.ESRCH)
 }
 
 // portFree reports whether addr can be bound again, i.e. nothing listens.
