@@ -99,10 +99,7 @@ func (m *syncMark) cachedPos() (int64, error) {
 	if m.fd < 0 {
 		return 0, errors.New("no cached descriptor")
 	}
-	if !writes(m.fd, m.dev, m.ino) {
-		return 0, errors.New("descriptor reused")
-	}
-	return unix.Seek(m.fd, 0, io.SeekCurrent)
+	return writerOffset(m.fd, m.dev, m.ino)
 }
 
 // locate finds the newest segment and the offset of the descriptor that

@@ -79,6 +79,12 @@ func walWriter(id os.FileInfo) (int, error) {
 // descriptor number is reused once closed), or errNoWriter.
 func writerPos(fd int, id os.FileInfo) (int64, error) {
 	dev, ino := fileID(id)
+	return writerOffset(fd, dev, ino)
+}
+
+// writerOffset returns the offset of fd if it still writes the file
+// dev/ino, or errNoWriter.
+func writerOffset(fd int, dev, ino uint64) (int64, error) {
 	if !writes(fd, dev, ino) {
 		return 0, errNoWriter
 	}
