@@ -62,7 +62,8 @@ func (s *Storage) SaveSnapshotFile(meta SnapshotMeta, r io.Reader, size int64) (
 		}
 	}()
 	lr := &io.LimitedReader{R: r, N: size}
-	tee := &teeFile{r: lr, w: &syncWriter{f: f}}
+	dw := newDirectWriter(f)
+	tee := &teeFile{r: lr, w: dw}
 	br := bufio.NewReaderSize(tee, 256<<10)
 	got, err := readHeader(br)
 	if err == nil {
@@ -88,6 +89,9 @@ func (s *Storage) SaveSnapshotFile(meta SnapshotMeta, r io.Reader, size int64) (
 		return fmt.Errorf("storage: receiving snapshot %s: the stream ended after %d of %d bytes", name, size-lr.N, size)
 	case err != nil:
 		return fmt.Errorf("storage: received snapshot %s: %w", name, err)
+	}
+	if err = dw.finish(); err != nil {
+		return fmt.Errorf("storage: writing received snapshot %s: %w", tmp, err)
 	}
 	if err = s.installSnapFile(f, tmp, final); err != nil {
 		return err

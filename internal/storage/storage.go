@@ -17,8 +17,10 @@
 // writes, so that appends land in written blocks and their syncs write no
 // file system metadata (zerofill.go, zerotail.go).
 //
-// Snapshot files are written and read as streams, and synced as they are
-// written so that a large one never queues the disk ahead of the WAL. The
+// Snapshot files are written and read as streams, and reach the disk a
+// piece at a time as they are written, past the page cache where the file
+// system allows (directwriter.go), so that a large one never queues the
+// disk ahead of the WAL nor costs a copy into the cache. The
 // raftpb.Snapshot handed to raft carries only metadata: a leader ships the
 // raw file to a lagging peer (OpenRawSnapshot), and the peer checks every
 // CRC of the stream before it keeps it (SaveSnapshotFile).
@@ -413,10 +415,11 @@ func (s *Storage) writeWAL(synced bool, write func() error) error {
 }
 
 // WriteSnapshot streams a snapshot file: write receives a writer whose bytes
-// are framed in CRC-checked chunks into a temporary file, which is synced
-// every few MiB while it grows (see syncEvery), fsynced, renamed into place,
-// and the directory fsynced. The snapshot is not used at startup until
-// RecordSnapshot records it in the WAL.
+// are framed in CRC-checked chunks into a temporary file, which is written
+// past the page cache where it can be, a piece at a time (see
+// directWriter), fsynced, renamed into place, and the directory fsynced.
+// The snapshot is not used at startup until RecordSnapshot records it in
+// the WAL.
 func (s *Storage) WriteSnapshot(meta SnapshotMeta, write func(io.Writer) error) (err error) {
 	hdr, err := encodeHeader(meta)
 	if err != nil {
@@ -434,15 +437,18 @@ func (s *Storage) WriteSnapshot(meta SnapshotMeta, write func(io.Writer) error) 
 			os.Remove(tmp)
 		}
 	}()
-	sw := &syncWriter{f: f}
-	if _, err = sw.Write(hdr); err != nil {
+	dw := newDirectWriter(f)
+	if _, err = dw.Write(hdr); err != nil {
 		return fmt.Errorf("storage: writing snapshot %s: %w", tmp, err)
 	}
-	cw := newChunkWriter(sw)
+	cw := newChunkWriter(dw)
 	if err = write(cw); err != nil {
 		return fmt.Errorf("storage: writing snapshot %s: %w", tmp, err)
 	}
 	if err = cw.finish(); err != nil {
+		return fmt.Errorf("storage: writing snapshot %s: %w", tmp, err)
+	}
+	if err = dw.finish(); err != nil {
 		return fmt.Errorf("storage: writing snapshot %s: %w", tmp, err)
 	}
 	if err = s.installSnapFile(f, tmp, final); err != nil {

@@ -18,9 +18,10 @@ import (
 // and 1.0-1.2 ms at 256 KiB, the snapshot taking ~70 ms longer (of ~250 ms).
 const syncEvery = 256 << 10
 
-// syncWriter writes a file and pushes it to disk as it goes (see
-// syncEvery). It does not replace the final fsync: only that one makes the
-// file's metadata durable.
+// syncWriter writes a file through the page cache and pushes it to disk as
+// it goes (see syncEvery): the zero filler's, and a snapshot's where the
+// file system refuses direct writes (directWriter). It does not replace the
+// final fsync: only that one makes the file's metadata durable.
 type syncWriter struct {
 	f       *os.File
 	written int64 // bytes written so far
