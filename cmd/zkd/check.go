@@ -111,6 +111,7 @@ func describe(w io.Writer, path string, o *config.Options, notices []string) {
 	p("snapshots", "every %d log entries or %s of log; %s", o.SnapCount, snapSize(o.SnapSizeLimitKB), purge(o))
 	p("jute.maxbuffer", "%d bytes", o.JuteMaxBuffer)
 	p("fsync warning", "above %d ms (fsync.warningthresholdms)", ms(o.FsyncWarningThreshold))
+	p("log zero fill", "%s (zkd.walZeroFill; it runs on ext4 and XFS only)", onOff(o.WALZeroFill))
 	p("ttl nodes", "%s (extendedTypesEnabled)", onOff(o.ExtendedTypesEnabled))
 	p("super digest", "%s", onOff(o.SuperDigest != ""))
 

@@ -64,6 +64,7 @@ func TestLoadErrors(t *testing.T) {
 		{"jute bad octal", []string{"jute.maxbuffer=09"}, "jute.maxbuffer", "09"},
 		{"jute overflow", []string{"jute.maxbuffer=0x80000000"}, "jute.maxbuffer", "0x80000000"},
 		{"extendedTypes", []string{"extendedTypesEnabled=maybe"}, "extendedTypesEnabled", "maybe"},
+		{"walZeroFill", []string{"zkd.walZeroFill=off"}, "zkd.walZeroFill", "off"},
 		{"container interval", []string{"znode.container.checkIntervalMs=0"}, "znode.container.checkIntervalMs", "0"},
 		{"superDigest password", []string{"DigestAuthenticationProvider.superDigest=super:secret"}, "DigestAuthenticationProvider.superDigest", "super:secret"},
 		{"superDigest no user", []string{"DigestAuthenticationProvider.superDigest=" + digest("super", "x")[5:]}, "DigestAuthenticationProvider.superDigest", digest("super", "x")[5:]},

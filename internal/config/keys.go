@@ -92,6 +92,8 @@ var keySpecs = []keySpec{
 		allowCommitLog, setInt(func(o *Options) *int { return &o.CommitLogCount })},
 	{KeyDoc{"zkd.commitLogSizeLimitInKb", "CommitLogSizeLimitKB", "65536", "Most KiB of entry data those entries hold: fewer are kept if theirs would pass it (zkd only).", ""},
 		allowCommitLogSize, setInt(func(o *Options) *int { return &o.CommitLogSizeLimitKB })},
+	{KeyDoc{"zkd.walZeroFill", "WALZeroFill", "true", "On ext4 and XFS, write zeros over the log's next segment before the log reaches it, so that a log sync does not also write the file system's metadata for it; false leaves segments as the WAL preallocates them, and saves the second write of each (zkd only).", ""},
+		allowBool, setBool(func(o *Options) *bool { return &o.WALZeroFill })},
 	{KeyDoc{"autopurge.snapRetainCount", "SnapRetainCount", "3", "Snapshots (and the log they need) kept by autopurge; values below 3 become 3.", ""},
 		allowRetain, setInt(func(o *Options) *int { return &o.SnapRetainCount })},
 	{KeyDoc{"autopurge.purgeInterval", "PurgeInterval", "0", "Hours between autopurge runs; 0 disables autopurge.", ""},

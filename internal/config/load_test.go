@@ -55,6 +55,7 @@ func TestLoadKeys(t *testing.T) {
 		{"commitLogCount=2000", func(o *Options) any { return o.CommitLogCount }, 2000},
 		{"commitLogCount=500", func(o *Options) any { return o.CommitLogCount }, 500},
 		{"zkd.commitLogSizeLimitInKb=1024", func(o *Options) any { return o.CommitLogSizeLimitKB }, 1024},
+		{"zkd.walZeroFill=false", func(o *Options) any { return o.WALZeroFill }, false},
 		{"autopurge.purgeInterval=24", func(o *Options) any { return o.PurgeInterval }, 24 * time.Hour},
 		{"jute.maxbuffer=4194304", func(o *Options) any { return o.JuteMaxBuffer }, 4194304},
 		{"jute.maxbuffer=0x400000", func(o *Options) any { return o.JuteMaxBuffer }, 4194304},

@@ -17,7 +17,7 @@ func TestDefault(t *testing.T) {
 		FourLetterWords: map[string]bool{"srvr": true}, AdminEnableServer: true,
 		AdminServerAddress: "0.0.0.0", AdminServerPort: 8080, MetricsHTTPPort: 7000,
 		AdminSnapshotEnabled: true, AdminRestoreEnabled: true, AdminRateLimit: 5 * time.Minute,
-		SnapCount: 100000, SnapSizeLimitKB: 65536, CommitLogSizeLimitKB: 65536, SnapRetainCount: 3, JuteMaxBuffer: 0xfffff,
+		SnapCount: 100000, SnapSizeLimitKB: 65536, CommitLogSizeLimitKB: 65536, WALZeroFill: true, SnapRetainCount: 3, JuteMaxBuffer: 0xfffff,
 		ContainerCheckInterval: time.Minute, LogFormat: "text", FsyncWarningThreshold: time.Second,
 	}
 	if !reflect.DeepEqual(o, want) {

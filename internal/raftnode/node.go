@@ -129,6 +129,9 @@ type Config struct {
 	// SnapRetainCount snapshots and the WAL behind them are kept. With 0,
 	// nothing is deleted unless Purge is called.
 	SnapRetainCount int
+	// NoZeroFill keeps the log's segments as the WAL preallocates them
+	// (storage.WithoutZeroFill).
+	NoZeroFill bool
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Transport may be nil for a one-member group.
@@ -334,7 +337,11 @@ func start(cfg Config, sm StateMachine, wrap func(persister) persister) (*Node, 
 	}
 	logger := cfg.Logger.With("component", "raftnode", "id", cfg.ID)
 	spec := speculate(cfg.SnapDir, sm)
-	st, rec, err := storage.Open(cfg.WALDir, cfg.SnapDir, cfg.Logger)
+	var stOpts []storage.Option
+	if cfg.NoZeroFill {
+		stOpts = append(stOpts, storage.WithoutZeroFill())
+	}
+	st, rec, err := storage.Open(cfg.WALDir, cfg.SnapDir, cfg.Logger, stOpts...)
 	if err != nil {
 		<-spec.done
 		return nil, err

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/zkd-io/zkd/internal/config"
@@ -32,5 +34,27 @@ func TestRaftConfigCommitLog(t *testing.T) {
 					rc.SnapCatchUpEntries, rc.WindowBytes, tt.entries, tt.windowKiB<<10)
 			}
 		})
+	}
+}
+
+// zkd.walZeroFill=false in zoo.cfg reaches the raft node, which opens its
+// storage without the zero filler.
+func TestRaftConfigZeroFill(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		off  bool
+	}{{"", false}, {"zkd.walZeroFill=true", false}, {"zkd.walZeroFill=false", true}} {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "zoo.cfg")
+		if err := os.WriteFile(cfg, []byte("dataDir="+dir+"\nclientPort=2181\n"+tt.line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		o, _, err := config.Load(cfg)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.line, err)
+		}
+		if got := New(o, nil).raftConfig().NoZeroFill; got != tt.off {
+			t.Errorf("%q: raft config NoZeroFill = %v, want %v", tt.line, got, tt.off)
+		}
 	}
 }

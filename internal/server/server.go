@@ -137,6 +137,7 @@ func (s *Server) raftConfig() raftnode.Config {
 		SnapCatchUpEntries: commitLogCount(s.opts),
 		WindowBytes:        uint64(s.opts.CommitLogSizeLimitKB) << 10,
 		SnapRetainCount:    s.opts.SnapRetainCount,
+		NoZeroFill:         !s.opts.WALZeroFill,
 		ProposalWait:       max(2*s.electionTimeout(), 2*time.Second),
 		Logger:             s.log,
 	}

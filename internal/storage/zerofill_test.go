@@ -175,3 +175,27 @@ func TestZeroFillRacingCutsKeepsTheLog(t *testing.T) {
 	}
 	reopenAndCheck(t, s, walDir, snapDir, want)
 }
+
+// TestZeroFillTurnedOff: with WithoutZeroFill the filler never starts, even
+// where the tests force it on everywhere else, and the log works as usual.
+func TestZeroFillTurnedOff(t *testing.T) {
+	walDir, snapDir := dirs(t)
+	s, _, err := Open(walDir, snapDir, testLogger(t), WithoutZeroFill())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.zero != nil {
+		t.Fatal("the zero filler started although it was turned off")
+	}
+	ents := mkEnts(1, 50, 1, 100)
+	saveEach(t, s, ents)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, rec := mustOpen(t, walDir, snapDir)
+	defer s.Close()
+	checkEnts(t, rec.Entries, ents)
+	if s.zero == nil {
+		t.Fatal("reopened without the option, the storage did not start the zero filler")
+	}
+}
