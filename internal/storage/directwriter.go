@@ -82,18 +82,19 @@ func (w *directWriter) writePiece() error {
 	if !directRefused(err) {
 		return err
 	}
-	rest := w.buf[n:]
-	if err := w.stopDirect(); err != nil {
-		return err
-	}
-	_, err = w.sw.Write(rest)
-	return err
+	return w.toCache(w.buf[n:])
 }
 
-func (w *directWriter) stopDirect() error {
+// toCache turns direct writes off and writes rest, what was gathered and
+// not written, through the page cache.
+func (w *directWriter) toCache(rest []byte) error {
 	w.direct = false
 	w.buf = nil
-	return setDirect(w.sw.f, false)
+	if err := setDirect(w.sw.f, false); err != nil {
+		return err
+	}
+	_, err := w.sw.Write(rest)
+	return err
 }
 
 // finish writes what is gathered through the page cache. The caller then
@@ -102,12 +103,7 @@ func (w *directWriter) finish() error {
 	if !w.direct {
 		return nil
 	}
-	rest := w.buf
-	if err := w.stopDirect(); err != nil {
-		return err
-	}
-	_, err := w.sw.Write(rest)
-	return err
+	return w.toCache(w.buf)
 }
 
 // alignedBuf returns an empty slice of capacity n whose first byte is
