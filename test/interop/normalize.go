@@ -86,7 +86,8 @@ func noise(line string) bool {
 
 // Normalize turns zkCli.sh's combined stdout+stderr for Script(commands) run
 // against server address addr into a Transcript that is the same for any two
-// correct servers. The rules, applied line by line:
+// correct servers. The rules (3 and 7 on the raw output, the others line by
+// line):
 //
 //  1. Output is cut into one block per command at Marker lines; the block
 //     before the first command (connection banner) and the one after the
@@ -121,7 +122,11 @@ func noise(line string) bool {
 // Everything else — sequence numbers, versions, data lengths, children,
 // ACLs, digests, error messages — is compared as printed.
 func Normalize(raw string, commands []string, addr string) (Transcript, error) {
-	raw, events := cutEvents("\n"+strings.ReplaceAll(raw, "\r\n", "\n"), addr)
+	raw = "\n" + strings.ReplaceAll(raw, "\r\n", "\n")
+	if addr != "" {
+		raw = strings.ReplaceAll(raw, addr, "<SERVER>")
+	}
+	raw, events := cutEvents(raw)
 	lines := strings.Split(raw, "\n")
 	var blocks [][]string
 	var cur []string
@@ -140,9 +145,6 @@ func Normalize(raw string, commands []string, addr string) (Transcript, error) {
 		}
 		if line == "" || noise(line) {
 			continue
-		}
-		if addr != "" {
-			line = strings.ReplaceAll(line, addr, "<SERVER>")
 		}
 		if !started {
 			continue // connection banner
@@ -174,16 +176,13 @@ func Normalize(raw string, commands []string, addr string) (Transcript, error) {
 
 // cutEvents removes zkCli.sh's watcher output from raw (rule 3) and returns
 // what is left and the events worth comparing, in arrival order.
-func cutEvents(raw, addr string) (string, []string) {
+func cutEvents(raw string) (string, []string) {
 	var events []string
 	raw = watcherWrite.ReplaceAllStringFunc(raw, func(w string) string {
 		line := strings.TrimSpace(w)
 		m := eventLine.FindStringSubmatch(line)
 		if m == nil || m[2] == "None" && (m[1] == "SyncConnected" || m[1] == "Closed") {
 			return ""
-		}
-		if addr != "" {
-			line = strings.ReplaceAll(line, addr, "<SERVER>")
 		}
 		events = append(events, line)
 		return ""
